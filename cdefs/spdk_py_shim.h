@@ -1,0 +1,68 @@
+/* plugin_shim/spdk_py_shim.h: the shim's own interface. */
+#define SPDK_PY_MODE_PYTHON ...
+#define SPDK_PY_HOOK_COMPLETE ...
+
+struct spdk_py_vbdev {
+	struct spdk_bdev bdev;
+	struct spdk_bdev *base_bdev;
+	struct spdk_bdev_desc *base_desc;
+	struct spdk_thread *thread;
+	void *py;
+	int mode;
+	uint32_t hooks;
+	...;
+};
+
+extern struct spdk_bdev_module g_spdk_py_module;
+void spdk_py_log(int level, const char *msg);
+
+struct spdk_py_vbdev *spdk_py_vbdev_alloc(const char *name, const char *product_name, void *py);
+void spdk_py_vbdev_free(struct spdk_py_vbdev *node);
+int spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name);
+void spdk_py_vbdev_close_base(struct spdk_py_vbdev *node);
+void spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node);
+void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify);
+
+uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
+uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
+bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
+void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
+size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
+void spdk_py_io_get_buf(struct spdk_bdev_io *bdev_io);
+int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
+void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
+int spdk_py_base_readv(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_readv_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_writev(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_unmap(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+
+int spdk_py_rpc_register(const char *method, uint32_t state_mask);
+void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
+int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name,
+				 const char *json, size_t len);
+
+/* Implemented in Python. */
+extern "Python+C" void spdk_py_module_fini(void);
+extern "Python+C" void spdk_py_examine(struct spdk_bdev *bdev);
+extern "Python+C" int spdk_py_config_json(struct spdk_json_write_ctx *w);
+extern "Python+C" int spdk_py_destruct(void *py);
+extern "Python+C" int spdk_py_submit(void *py, struct spdk_io_channel *ch,
+				     struct spdk_bdev_io *bdev_io, int type);
+extern "Python+C" bool spdk_py_io_type_supported(void *py, int type);
+extern "Python+C" int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
+extern "Python+C" void spdk_py_read_buf_ready(void *py, struct spdk_io_channel *ch,
+					      struct spdk_bdev_io *bdev_io, bool success);
+extern "Python+C" int spdk_py_complete(void *py, struct spdk_bdev_io *bdev_io, int type,
+				       int status);
+extern "Python+C" void spdk_py_base_event(int type, struct spdk_bdev *bdev);
+extern "Python+C" void spdk_py_vbdev_released(void *py);
+extern "Python+C" int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
+				       const char *params, size_t len);
+extern "Python" void spdk_py_unregister_done(void *cb_arg, int rc);

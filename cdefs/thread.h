@@ -1,0 +1,6 @@
+/* spdk/thread.h */
+struct spdk_thread;
+struct spdk_io_channel;
+
+struct spdk_thread *spdk_get_thread(void);
+const char *spdk_thread_get_name(const struct spdk_thread *thread);

@@ -1,0 +1,94 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The bdev module the shim registers. Every module callback trampolines into
+ * Python; Python itself is started here, in module_init, on the app thread.
+ */
+
+#include "spdk_py_shim.h"
+#include "spdk/log.h"
+
+#ifndef SPDK_PY_DEFAULT_PATH
+#define SPDK_PY_DEFAULT_PATH ""
+#endif
+
+static int shim_module_init(void);
+static void shim_module_fini(void);
+static void shim_examine_config(struct spdk_bdev *bdev);
+static int shim_config_json(struct spdk_json_write_ctx *w);
+
+struct spdk_bdev_module g_spdk_py_module = {
+	.name = "spdk_py",
+	.module_init = shim_module_init,
+	.module_fini = shim_module_fini,
+	.get_ctx_size = spdk_py_get_ctx_size,
+	.examine_config = shim_examine_config,
+	.config_json = shim_config_json,
+};
+
+SPDK_BDEV_MODULE_REGISTER(spdk_py, &g_spdk_py_module)
+
+/* The embedded interpreter ignores venvs and the current directory: its import
+ * path must be set before it starts. SPDK_PY_PATH (set by the launcher) wins
+ * over the path baked in at build time.
+ */
+static void
+shim_set_python_path(void)
+{
+	const char *path = getenv("SPDK_PY_PATH");
+
+	if (path == NULL || path[0] == '\0') {
+		path = SPDK_PY_DEFAULT_PATH;
+	}
+	setenv("PYTHONPATH", path, 1);
+	/* Nothing from the user's site dir or .pyc litter in the project tree. */
+	setenv("PYTHONNOUSERSITE", "1", 1);
+	setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
+}
+
+/* Python starts here, once, on the app thread; it is never finalized. */
+static int
+shim_module_init(void)
+{
+	int rc;
+
+	shim_set_python_path();
+	rc = spdk_py_start();
+	if (rc != 0) {
+		SPDK_ERRLOG("spdk_py: Python failed to start (%d); see the messages above\n", rc);
+	}
+	return rc;
+}
+
+static void
+shim_module_fini(void)
+{
+	spdk_py_module_fini();
+}
+
+/* examine_done is owed to the bdev layer whatever Python did, or init hangs. */
+static void
+shim_examine_config(struct spdk_bdev *bdev)
+{
+	spdk_py_examine(bdev);
+	spdk_bdev_module_examine_done(&g_spdk_py_module);
+}
+
+static int
+shim_config_json(struct spdk_json_write_ctx *w)
+{
+	spdk_py_config_json(w);
+	return 0;
+}
+
+int
+spdk_py_get_ctx_size(void)
+{
+	return sizeof(struct spdk_py_io);
+}
+
+/* Python's log lines go to SPDK's log, like every other module's. */
+void
+spdk_py_log(int level, const char *msg)
+{
+	spdk_log((enum spdk_log_level)level, "python", 0, "spdk_py", "%s\n", msg);
+}

@@ -1,0 +1,170 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ * A vbdev's C skeleton: its fn_table (each entry trampolines into Python),
+ * its io_device and channels, and the base bdev's descriptor. The decisions
+ * (what to create, when to unregister, in which order) are Python's.
+ */
+
+#include "spdk_py_shim.h"
+#include "spdk/log.h"
+#include "spdk/util.h"
+
+static int
+shim_destruct(void *ctx)
+{
+	struct spdk_py_vbdev *node = ctx;
+
+	return spdk_py_destruct(node->py);
+}
+
+static bool
+shim_io_type_supported(void *ctx, enum spdk_bdev_io_type io_type)
+{
+	struct spdk_py_vbdev *node = ctx;
+
+	return spdk_py_io_type_supported(node->py, io_type);
+}
+
+static struct spdk_io_channel *
+shim_get_io_channel(void *ctx)
+{
+	return spdk_get_io_channel(ctx);
+}
+
+static int
+shim_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
+{
+	struct spdk_py_vbdev *node = ctx;
+
+	return spdk_py_dump_info_json(node->py, w);
+}
+
+/* Like the reference: the module's config_json recreates vbdevs, nothing per bdev. */
+static void
+shim_write_config_json(struct spdk_bdev *bdev, struct spdk_json_write_ctx *w)
+{
+}
+
+static const struct spdk_bdev_fn_table g_shim_fn_table = {
+	.destruct		= shim_destruct,
+	.submit_request		= spdk_py_submit_request,
+	.io_type_supported	= shim_io_type_supported,
+	.get_io_channel		= shim_get_io_channel,
+	.dump_info_json		= shim_dump_info_json,
+	.write_config_json	= shim_write_config_json,
+};
+
+/* Allocate the C side of a vbdev; Python fills in the properties it copies. */
+struct spdk_py_vbdev *
+spdk_py_vbdev_alloc(const char *name, const char *product_name, void *py)
+{
+	struct spdk_py_vbdev *node = calloc(1, sizeof(*node));
+
+	if (node == NULL) {
+		return NULL;
+	}
+	node->bdev.name = strdup(name);
+	node->bdev.product_name = strdup(product_name);
+	if (node->bdev.name == NULL || node->bdev.product_name == NULL) {
+		spdk_py_vbdev_free(node);
+		return NULL;
+	}
+	node->bdev.ctxt = node;
+	node->bdev.fn_table = &g_shim_fn_table;
+	node->bdev.module = &g_spdk_py_module;
+	node->py = py;
+	return node;
+}
+
+void
+spdk_py_vbdev_free(struct spdk_py_vbdev *node)
+{
+	free(node->bdev.name);
+	free(node->bdev.product_name);
+	free(node);
+}
+
+/* Base bdev events go to Python, which finds the vbdevs on that base. */
+static void
+shim_base_event_cb(enum spdk_bdev_event_type type, struct spdk_bdev *bdev, void *event_ctx)
+{
+	spdk_py_base_event(type, bdev);
+}
+
+/* A base that does not exist (yet) is -ENODEV, which makes creation deferred;
+ * SPDK 20.07's spdk_bdev_open_ext() says -EINVAL for it, later ones -ENODEV.
+ */
+int
+spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name)
+{
+	int rc;
+
+	if (spdk_bdev_get_by_name(base_name) == NULL) {
+		return -ENODEV;
+	}
+	rc = spdk_bdev_open_ext(base_name, true, shim_base_event_cb, NULL, &node->base_desc);
+	if (rc == 0) {
+		node->base_bdev = spdk_bdev_desc_get_bdev(node->base_desc);
+	}
+	return rc;
+}
+
+static void
+shim_close_desc(void *ctx)
+{
+	spdk_bdev_close(ctx);
+}
+
+/* Close the base on the thread that opened it, as the bdev layer requires. */
+void
+spdk_py_vbdev_close_base(struct spdk_py_vbdev *node)
+{
+	if (node->thread && node->thread != spdk_get_thread()) {
+		spdk_thread_send_msg(node->thread, shim_close_desc, node->base_desc);
+	} else {
+		spdk_bdev_close(node->base_desc);
+	}
+}
+
+static int
+shim_ch_create_cb(void *io_device, void *ctx_buf)
+{
+	struct spdk_py_channel *py_ch = ctx_buf;
+	struct spdk_py_vbdev *node = io_device;
+
+	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);
+	return py_ch->base_ch ? 0 : -ENOMEM;
+}
+
+static void
+shim_ch_destroy_cb(void *io_device, void *ctx_buf)
+{
+	struct spdk_py_channel *py_ch = ctx_buf;
+
+	spdk_put_io_channel(py_ch->base_ch);
+}
+
+void
+spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node)
+{
+	spdk_io_device_register(node, shim_ch_create_cb, shim_ch_destroy_cb,
+				sizeof(struct spdk_py_channel), node->bdev.name);
+}
+
+/* The last step of a vbdev's life: once every channel is gone, Python drops
+ * its handle and the C struct is freed.
+ */
+static void
+shim_io_device_unregister_cb(void *io_device)
+{
+	struct spdk_py_vbdev *node = io_device;
+
+	spdk_py_vbdev_released(node->py);
+	spdk_py_vbdev_free(node);
+}
+
+void
+spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
+{
+	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
+}

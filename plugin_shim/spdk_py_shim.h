@@ -1,0 +1,112 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The shim's own interface: what C exports to Python (helpers the Python side
+ * calls through CFFI) and what Python implements for C (the extern "Python"
+ * callbacks, defined in the CFFI-generated file).
+ */
+
+#ifndef SPDK_PY_SHIM_H
+#define SPDK_PY_SHIM_H
+
+#include "spdk/stdinc.h"
+#include "spdk/bdev.h"
+#include "spdk/bdev_module.h"
+#include "spdk/json.h"
+#include "spdk/jsonrpc.h"
+#include "spdk/thread.h"
+
+/* Dispatch modes of a vbdev. */
+#define SPDK_PY_MODE_PYTHON	0
+
+/* Optional Python hooks a vbdev object may define; C skips the call otherwise. */
+#define SPDK_PY_HOOK_COMPLETE	0x1
+
+/* States of one I/O, kept in its driver_ctx: C owns the I/O until it is done. */
+#define SPDK_PY_IO_NEW		0	/* submitted to us, nobody has taken it yet */
+#define SPDK_PY_IO_OWNED	1	/* forwarded, queued or waiting for a buffer */
+#define SPDK_PY_IO_DONE		2	/* completed */
+
+/* One virtual bdev. The Python object behind it is reached through py. */
+struct spdk_py_vbdev {
+	struct spdk_bdev	bdev;		/* the vbdev itself; first, for CONTAINEROF */
+	struct spdk_bdev	*base_bdev;	/* the bdev we attach to */
+	struct spdk_bdev_desc	*base_desc;	/* its descriptor, opened for writing */
+	struct spdk_thread	*thread;	/* where the base was opened (and is closed) */
+	void			*py;		/* ffi handle of the Python vbdev object */
+	int			mode;		/* SPDK_PY_MODE_* */
+	uint32_t		hooks;		/* SPDK_PY_HOOK_* the Python object defines */
+};
+
+/* Per-channel context: the base bdev's channel on the same thread. */
+struct spdk_py_channel {
+	struct spdk_io_channel	*base_ch;
+};
+
+/* Per-I/O context in bdev_io->driver_ctx. */
+struct spdk_py_io {
+	uint8_t				test;	/* the reference's marker, checked on completion */
+	uint8_t				state;	/* SPDK_PY_IO_* */
+	struct spdk_io_channel		*ch;	/* our channel, for resubmission */
+	struct spdk_bdev_io_wait_entry	bdev_io_wait;
+};
+
+/* Module-level (shim_module.c). */
+extern struct spdk_bdev_module g_spdk_py_module;
+int spdk_py_get_ctx_size(void);
+void spdk_py_log(int level, const char *msg);
+
+/* Vbdev lifetime (shim_vbdev.c). */
+struct spdk_py_vbdev *spdk_py_vbdev_alloc(const char *name, const char *product_name, void *py);
+void spdk_py_vbdev_free(struct spdk_py_vbdev *node);
+int spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name);
+void spdk_py_vbdev_close_base(struct spdk_py_vbdev *node);
+void spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node);
+void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify);
+
+/* Per-I/O helpers (shim_io.c): each reads the I/O's own fields in C. */
+uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
+uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
+bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
+void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
+size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
+void spdk_py_io_get_buf(struct spdk_bdev_io *bdev_io);
+int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
+void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
+int spdk_py_base_readv(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_readv_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_writev(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_unmap(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
+
+/* JSON-RPC plumbing (shim_rpc.c). */
+int spdk_py_rpc_register(const char *method, uint32_t state_mask);
+int spdk_py_rpc_slot(const char *method);
+void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
+int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name,
+				 const char *json, size_t len);
+
+/* Implemented in Python (extern "Python+C" in the generated file). */
+int spdk_py_start(void);
+void spdk_py_module_fini(void);
+void spdk_py_examine(struct spdk_bdev *bdev);
+int spdk_py_config_json(struct spdk_json_write_ctx *w);
+int spdk_py_destruct(void *py);
+int spdk_py_submit(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io, int type);
+bool spdk_py_io_type_supported(void *py, int type);
+int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
+void spdk_py_read_buf_ready(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io,
+			    bool success);
+int spdk_py_complete(void *py, struct spdk_bdev_io *bdev_io, int type, int status);
+void spdk_py_base_event(int type, struct spdk_bdev *bdev);
+void spdk_py_vbdev_released(void *py);
+int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
+		     const char *params, size_t len);
+
+#endif /* SPDK_PY_SHIM_H */

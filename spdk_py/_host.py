@@ -1,0 +1,203 @@
+"""The embedded host: every extern "Python" callback the shim calls lands here.
+
+No Python exception crosses into C. A callback that fails on behalf of an I/O
+returns a value that makes C fail that I/O; one that fails on the control path
+logs and returns its error value; the target keeps running either way.
+"""
+
+import importlib
+import json
+import sys
+import time
+import traceback
+
+from spdk_py import bdev, jsonrpc, log, vbdev
+from spdk_py.binding import binding
+from spdk_py.plugins import configured as configured_plugins
+
+# The plugin modules loaded at start, in order.
+plugins = []
+
+
+class _RateLimit:
+    """At most `burst` log lines a second per key; counts what it drops."""
+
+    def __init__(self, burst=10):
+        self.burst = burst
+        self.window = {}
+
+    def allow(self, key):
+        now = int(time.monotonic())
+        second, count, dropped = self.window.get(key, (now, 0, 0))
+        if second != now:
+            if dropped:
+                log.error("%s: %d more like it suppressed" % (key, dropped))
+            second, count, dropped = now, 0, 0
+        count += 1
+        allowed = count <= self.burst
+        self.window[key] = (second, count, dropped + (not allowed))
+        return allowed
+
+
+_io_log_limit = _RateLimit()
+
+
+def io_exception(vb, hook, io_type, exc):
+    """An exception on behalf of one I/O: count it, log it (rate limited)."""
+    vb.exceptions = getattr(vb, "exceptions", 0) + 1
+    key = "%s %s" % (vb.name, hook)
+    if _io_log_limit.allow(key):
+        log.error("vbdev %s: %s raised %s: %s; failing the %s I/O"
+                  % (vb.name, hook, type(exc).__name__, exc, _io_type_name(io_type)))
+
+
+def _io_type_name(io_type):
+    try:
+        return bdev.IoType(io_type).name
+    except ValueError:
+        return "type %d" % io_type
+
+
+def _control_exception(what):
+    log.error("%s raised:\n%s" % (what, traceback.format_exc()))
+
+
+def _each_plugin(hook, *args):
+    """Call hook on every plugin that defines it; one failing does not stop the rest."""
+    results = []
+    for plugin in plugins:
+        func = getattr(plugin, hook, None)
+        if func is None:
+            continue
+        try:
+            results.append(func(*args))
+        except Exception:
+            _control_exception("%s.%s" % (plugin.__name__, hook))
+    return results
+
+
+def load_plugins():
+    for name in configured_plugins():
+        plugins.append(importlib.import_module(name))
+
+
+def install(ffi, lib):
+    """Bind ffi/lib and define every extern "Python" function on them."""
+    binding.install(ffi, lib)
+    bdev.check_against(lib)
+    from_handle = ffi.from_handle
+    failed = int(bdev.IoStatus.FAILED)
+
+    @ffi.def_extern(error=-1)
+    def spdk_py_start():
+        try:
+            load_plugins()
+            jsonrpc.register_all()
+        except Exception:
+            _control_exception("spdk_py start")
+            return -1
+        _each_plugin("init")
+        log.notice("spdk_py: Python %s started, plugins: %s"
+                   % (".".join(map(str, sys.version_info[:3])),
+                      ", ".join(p.__name__ for p in plugins)))
+        return 0
+
+    @ffi.def_extern()
+    def spdk_py_module_fini():
+        _each_plugin("fini")
+
+    @ffi.def_extern()
+    def spdk_py_examine(bdev_ptr):
+        name = ffi.string(lib.spdk_bdev_get_name(bdev_ptr)).decode()
+        _each_plugin("examine", name)
+
+    @ffi.def_extern(error=0)
+    def spdk_py_config_json(w):
+        for entries in _each_plugin("config_json"):
+            for text in entries:
+                raw = text.encode()
+                lib.spdk_json_write_val_raw(w, raw, len(raw))
+        return 0
+
+    @ffi.def_extern(error=-1)
+    def spdk_py_submit(py, ch, io, io_type):
+        vb = from_handle(py)
+        try:
+            return vb.submit_request(ch, io, io_type)
+        except Exception as exc:
+            io_exception(vb, "submit_request", io_type, exc)
+            return -1
+
+    @ffi.def_extern()
+    def spdk_py_read_buf_ready(py, ch, io, success):
+        vb = from_handle(py)
+        try:
+            vb.read_buf_ready(ch, io, success)
+        except Exception as exc:
+            io_exception(vb, "read_buf_ready", bdev.IoType.READ, exc)
+
+    @ffi.def_extern(error=failed)
+    def spdk_py_complete(py, io, io_type, status):
+        vb = from_handle(py)
+        try:
+            result = vb.complete_io(io, io_type, status)
+            return status if result is None else result
+        except Exception as exc:
+            io_exception(vb, "complete_io", io_type, exc)
+            return failed
+
+    @ffi.def_extern(error=False)
+    def spdk_py_io_type_supported(py, io_type):
+        vb = from_handle(py)
+        try:
+            return bool(vb.io_type_supported(io_type))
+        except Exception:
+            _control_exception("vbdev %s: io_type_supported" % vb.name)
+            return False
+
+    @ffi.def_extern(error=0)
+    def spdk_py_dump_info_json(py, w):
+        vb = from_handle(py)
+        try:
+            info = vb.dump_info()
+            if info is not None:
+                key, value = info
+                raw = json.dumps(value).encode()
+                lib.spdk_py_json_write_named_raw(w, key.encode(), raw, len(raw))
+        except Exception:
+            _control_exception("vbdev %s: dump_info" % vb.name)
+        return 0
+
+    @ffi.def_extern(error=0)
+    def spdk_py_destruct(py):
+        vb = from_handle(py)
+        try:
+            return vb.destruct()
+        except Exception:
+            _control_exception("vbdev %s: destruct" % vb.name)
+            return 0
+
+    @ffi.def_extern()
+    def spdk_py_vbdev_released(py):
+        vb = from_handle(py)
+        try:
+            vb.released()
+        except Exception:
+            _control_exception("vbdev %s: released" % vb.name)
+
+    @ffi.def_extern()
+    def spdk_py_base_event(event_type, bdev_ptr):
+        _each_plugin("base_event", event_type, bdev_ptr)
+
+    @ffi.def_extern(error=-1)
+    def spdk_py_rpc_call(method, request, params, length):
+        text = ffi.unpack(params, length).decode() if params != ffi.NULL else None
+        jsonrpc.call(ffi.string(method).decode(), request, text)
+        return 0
+
+    @ffi.def_extern()
+    def spdk_py_unregister_done(key, rc):
+        try:
+            vbdev.unregister_done(int(ffi.cast("uintptr_t", key)), rc)
+        except Exception:
+            _control_exception("unregister callback")

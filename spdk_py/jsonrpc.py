@@ -1,0 +1,161 @@
+"""JSON-RPC methods written in Python and served by the target.
+
+    @rpc_method("bdev_example_create", params={"name": str}, optional={"size": int})
+    def create(params):
+        return params["name"]
+
+A handler returns the result, or raises RpcError(code, message). A handler
+declared with deferred=True gets the Request as its first argument and answers
+later with request.result(...) or request.error(...). Whatever happens, every
+request is answered exactly once.
+"""
+
+import importlib
+import json
+import os
+import traceback
+
+from spdk_py import log
+from spdk_py.binding import binding
+
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+
+STARTUP = 0x1
+RUNTIME = 0x2
+
+
+class RpcError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_errno(cls, rc, detail):
+        """SPDK's convention: the code is the negative errno, then a readable message."""
+        err = abs(rc)
+        return cls(-err, "%s: %s" % (os.strerror(err), detail))
+
+
+class Method:
+    def __init__(self, name, func, params, optional, state_mask, deferred, doc, short):
+        self.short = short
+        self.name = name
+        self.func = func
+        self.params = params
+        self.optional = optional
+        self.state_mask = state_mask
+        self.deferred = deferred
+        self.doc = doc
+
+
+# Every method defined with @rpc_method, by name, in definition order.
+methods = {}
+
+
+def rpc_method(name, params=None, optional=None, state_mask=RUNTIME, deferred=False,
+               short=None):
+    """Define a JSON-RPC method. short maps params to rpc.py's one-letter flags."""
+    def register(func):
+        if name in methods:
+            raise ValueError("RPC method %s defined twice" % name)
+        methods[name] = Method(name, func, dict(params or {}), dict(optional or {}),
+                               state_mask, deferred, (func.__doc__ or "").strip(),
+                               dict(short or {}))
+        return func
+    return register
+
+
+def _type_name(t):
+    return {str: "a string", int: "an integer", bool: "a boolean", float: "a number",
+            list: "an array", dict: "an object"}.get(t, t.__name__)
+
+
+def decode(method, params):
+    """Check params against the method's declaration; return them as a dict."""
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise RpcError(INVALID_PARAMS, "%s: params must be an object" % method.name)
+    missing = [k for k in method.params if k not in params]
+    if missing:
+        raise RpcError(INVALID_PARAMS, "%s: missing required parameter(s): %s"
+                       % (method.name, ", ".join(missing)))
+    known = {**method.params, **method.optional}
+    extra = [k for k in params if k not in known]
+    if extra:
+        raise RpcError(INVALID_PARAMS, "%s: unknown parameter(s): %s (accepted: %s)"
+                       % (method.name, ", ".join(extra), ", ".join(known)))
+    for key, value in params.items():
+        want = known[key]
+        # bool is an int in Python, never in JSON.
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise RpcError(INVALID_PARAMS, "%s: parameter %s must be %s"
+                           % (method.name, key, _type_name(want)))
+    return params
+
+
+class Request:
+    """One JSON-RPC request from the target; answered exactly once."""
+
+    def __init__(self, raw, method):
+        self._raw = raw
+        self.method = method
+        self.answered = False
+
+    def _answer(self):
+        if self.answered:
+            raise RuntimeError("%s: request answered twice" % self.method)
+        self.answered = True
+
+    def result(self, value):
+        text = json.dumps(value).encode()
+        self._answer()
+        binding.lib.spdk_py_rpc_send_result(self._raw, text, len(text))
+
+    def error(self, code, message):
+        self._answer()
+        binding.lib.spdk_jsonrpc_send_error_response(self._raw, code, message.encode())
+
+
+def defined_by(plugins):
+    """(name, state_mask) of every method the plugin modules define, by importing them."""
+    for name in plugins:
+        importlib.import_module(name)
+    return [(m.name, m.state_mask) for m in methods.values()]
+
+
+def register_all():
+    """Route every defined method to Python (the shim registered most at load)."""
+    _, lib = binding.require()
+    for method in methods.values():
+        rc = lib.spdk_py_rpc_register(method.name.encode(), method.state_mask)
+        if rc < 0:
+            raise RuntimeError("cannot register RPC %s: %s" % (method.name, os.strerror(-rc)))
+
+
+def call(name, raw, params_text):
+    """Run the method; always answers the request (now or, if deferred, later)."""
+    request = Request(raw, name)
+    method = methods.get(name)
+    if method is None:
+        request.error(METHOD_NOT_FOUND, "%s: no Python plugin loaded defines this method" % name)
+        return
+    try:
+        params = decode(method, json.loads(params_text) if params_text else None)
+        if method.deferred:
+            method.func(request, params)
+        else:
+            request.result(method.func(params))
+    except Exception as exc:
+        if request.answered:
+            log.error("%s raised after answering: %r" % (method.name, exc))
+            return
+        if isinstance(exc, RpcError):
+            request.error(exc.code, exc.message)
+        else:
+            log.error("%s failed: %s" % (method.name, traceback.format_exc()))
+            request.error(INTERNAL_ERROR, "%s: %s: %s" % (method.name, type(exc).__name__, exc))
+

@@ -1,0 +1,343 @@
+"""The passthru vbdev in Python: a port of SPDK's external passthru example.
+
+Each function says which function of the reference (vbdev_passthru.c) it
+ports. The logic is here; the SPDK calls that touch an I/O's fields are the
+shim's one-line helpers, so an I/O crosses into Python as a handle and a type.
+"""
+
+import errno
+import json
+
+from spdk_py import jsonrpc, log
+from spdk_py.bdev import BdevEvent, IoType
+from spdk_py.binding import binding
+from spdk_py.jsonrpc import RpcError, rpc_method
+from spdk_py.vbdev import Vbdev, unregister
+
+MODES = ("python",)
+INFO_KEY = "python_passthru"
+
+
+class BdevName:
+    """A (vbdev, base bdev) association, kept even while the base is absent.
+
+    factory makes the vbdev object (PassthruVbdev or a subclass a plugin passes).
+    """
+
+    def __init__(self, vbdev_name, bdev_name, mode, factory):
+        self.vbdev_name = vbdev_name
+        self.bdev_name = bdev_name
+        self.mode = mode
+        self.factory = factory
+
+
+# g_bdev_names and g_pt_nodes of the reference.
+bdev_names = []
+pt_nodes = []
+
+
+class PassthruVbdev(Vbdev):
+    product_name = "passthru"
+    # The RPC that recreates this vbdev from a saved config.
+    create_method = "bdev_python_passthru_create"
+
+    def __init__(self, name, mode):
+        super().__init__(name)
+        self.mode = mode
+        lib = binding.lib
+        # The I/O types this module forwards, with the base call for each; READ
+        # goes through spdk_bdev_io_get_buf first (pt_read_get_buf_cb).
+        self._forward = {
+            IoType.WRITE: self._write,
+            IoType.WRITE_ZEROES: lib.spdk_py_base_write_zeroes,
+            IoType.UNMAP: lib.spdk_py_base_unmap,
+            IoType.FLUSH: lib.spdk_py_base_flush,
+            IoType.RESET: lib.spdk_py_base_reset,
+            IoType.ZCOPY: lib.spdk_py_base_zcopy,
+            IoType.ABORT: lib.spdk_py_base_abort,
+        }
+        self._get_buf = lib.spdk_py_io_get_buf
+        self._has_md = lib.spdk_py_io_has_md
+        self._readv = lib.spdk_py_base_readv
+        self._readv_md = lib.spdk_py_base_readv_with_md
+        self._writev = lib.spdk_py_base_writev
+        self._writev_md = lib.spdk_py_base_writev_with_md
+
+    @property
+    def base_name(self):
+        return binding.ffi.string(binding.lib.spdk_bdev_get_name(self.node.base_bdev)).decode()
+
+    # vbdev_passthru_submit_request
+    def submit_request(self, ch, io, io_type):
+        if io_type == IoType.READ:
+            self._get_buf(io)
+            return 0
+        forward = self._forward.get(io_type)
+        if forward is None:
+            log.error("passthru: unknown I/O type %d" % io_type)
+            return -errno.EINVAL
+        rc = forward(io)
+        return self._submitted(io, rc) if rc else 0
+
+    def _write(self, io):
+        return self._writev_md(io) if self._has_md(io) else self._writev(io)
+
+    # pt_read_get_buf_cb
+    def read_buf_ready(self, ch, io, success):
+        if not success:
+            return -errno.ENOMEM
+        rc = self._readv_md(io) if self._has_md(io) else self._readv(io)
+        return self._submitted(io, rc) if rc else 0
+
+    # The tail of submit: -ENOMEM is queued until the base frees a bdev_io
+    # (vbdev_passthru_queue_io); any other error fails the I/O (C does that).
+    def _submitted(self, io, rc):
+        if rc == -errno.ENOMEM:
+            log.error("No memory, start to queue io for passthru.")
+            queued = binding.lib.spdk_py_io_queue(io)
+            if queued:
+                log.error("Queue io failed in vbdev_passthru_queue_io, rc=%d." % queued)
+            return queued
+        log.error("ERROR on bdev_io submission!")
+        return rc
+
+    # vbdev_passthru_io_type_supported: the base's answer, but only for types
+    # this module forwards: advertising one it cannot forward fails every such I/O.
+    def io_type_supported(self, io_type):
+        if io_type != IoType.READ and io_type not in self._forward:
+            return False
+        return binding.lib.spdk_bdev_io_type_supported(self.node.base_bdev, io_type)
+
+    # vbdev_passthru_dump_info_json
+    def dump_info(self):
+        return INFO_KEY, {"name": self.name, "base_bdev_name": self.base_name, "mode": self.mode}
+
+    # vbdev_passthru_destruct: the exact sequence of steps matters.
+    def destruct(self):
+        lib = binding.lib
+        pt_nodes.remove(self)
+        # Unclaim the underlying bdev.
+        lib.spdk_bdev_module_release_bdev(self.node.base_bdev)
+        # Close the underlying bdev on its same opened thread.
+        lib.spdk_py_vbdev_close_base(self.node)
+        # Unregister the io_device; the C node and our handle go when it is done.
+        lib.spdk_py_vbdev_io_device_unregister(self.node, True)
+        return 0
+
+
+    def config_params(self):
+        return {"base_bdev_name": self.base_name, "name": self.name, "mode": self.mode}
+
+
+# vbdev_passthru_insert_name
+def insert_name(bdev_name, vbdev_name, mode, factory):
+    for name in bdev_names:
+        if name.vbdev_name == vbdev_name:
+            log.error("passthru bdev %s already exists" % vbdev_name)
+            return -errno.EEXIST
+    bdev_names.append(BdevName(vbdev_name, bdev_name, mode, factory))
+    return 0
+
+
+# Copy some properties from the underlying base bdev.
+_COPIED_PROPERTIES = ("write_cache", "required_alignment", "optimal_io_boundary", "blocklen",
+                      "blockcnt", "md_interleave", "md_len", "dif_type", "dif_is_head_of_md",
+                      "dif_check_flags")
+
+
+# vbdev_passthru_register: create and register the vbdev for every name whose
+# base is bdev_name. Called by examine and by the create RPC.
+def register(bdev_name):
+    ffi, lib = binding.require()
+    rc = 0
+    for name in bdev_names:
+        if name.bdev_name != bdev_name:
+            continue
+        log.notice("Match on %s" % bdev_name)
+        try:
+            pt_node = name.factory(name.vbdev_name, name.mode)
+        except MemoryError:
+            log.error("could not allocate pt_node")
+            rc = -errno.ENOMEM
+            break
+        node = pt_node.node
+
+        # The base bdev that we're attaching to.
+        rc = lib.spdk_py_vbdev_open_base(node, bdev_name.encode())
+        if rc:
+            if rc != -errno.ENODEV:
+                log.error("could not open bdev %s" % bdev_name)
+            pt_node.free()
+            break
+        log.notice("base bdev opened")
+
+        for field in _COPIED_PROPERTIES:
+            setattr(node.bdev, field, getattr(node.base_bdev, field))
+        pt_nodes.append(pt_node)
+
+        lib.spdk_py_vbdev_io_device_register(node)
+        log.notice("io_device created at: 0x%x" % int(ffi.cast("uintptr_t", node)))
+
+        # Save the thread where the base device is opened.
+        node.thread = lib.spdk_get_thread()
+
+        rc = lib.spdk_bdev_module_claim_bdev(node.base_bdev, node.base_desc,
+                                             ffi.addressof(lib.g_spdk_py_module))
+        if rc:
+            log.error("could not claim bdev %s" % bdev_name)
+            _undo_register(pt_node, release_claim=False)
+            break
+        log.notice("bdev claimed")
+
+        rc = lib.spdk_bdev_register(pt_node.bdev)
+        if rc:
+            log.error("could not register pt_bdev")
+            # The reference releases pt_bdev here; the claim is on the base.
+            _undo_register(pt_node, release_claim=True)
+            break
+        log.notice("ext_pt_bdev registered")
+        log.notice("created ext_pt_bdev for: %s" % name.vbdev_name)
+    return rc
+
+
+def _undo_register(pt_node, release_claim):
+    lib = binding.lib
+    if release_claim:
+        lib.spdk_bdev_module_release_bdev(pt_node.node.base_bdev)
+    lib.spdk_py_vbdev_close_base(pt_node.node)
+    pt_nodes.remove(pt_node)
+    lib.spdk_py_vbdev_io_device_unregister(pt_node.node, False)
+    pt_node.free()
+
+
+# bdev_passthru_external_create_disk
+def create_disk(bdev_name, vbdev_name, mode="python", factory=PassthruVbdev):
+    rc = insert_name(bdev_name, vbdev_name, mode, factory)
+    if rc:
+        return rc
+    rc = register(bdev_name)
+    if rc == -errno.ENODEV:
+        # Not an error: the name is kept and the vbdev appears with its base.
+        log.notice("vbdev creation deferred pending base bdev arrival")
+        rc = 0
+    elif rc:
+        # Unlike the reference, a failed create leaves no name behind to
+        # resurrect the vbdev later.
+        _remove_name(vbdev_name)
+    return rc
+
+
+def _remove_name(vbdev_name):
+    for name in bdev_names:
+        if name.vbdev_name == vbdev_name:
+            bdev_names.remove(name)
+            return True
+    return False
+
+
+def find_node(vbdev_name):
+    for pt_node in pt_nodes:
+        if pt_node.name == vbdev_name:
+            return pt_node
+    return None
+
+
+# bdev_passthru_external_delete_disk; done(rc) runs once the bdev is gone.
+def delete_disk(vbdev_name, done):
+    pt_node = find_node(vbdev_name)
+    # Remove the association so that the vbdev is not re-created if the same
+    # base bdev shows up again; a deferred vbdev is cancelled this way.
+    pending = _remove_name(vbdev_name)
+    if pt_node is None:
+        done(0 if pending else -errno.ENODEV)
+        return
+    # Additional cleanup happens in the destruct callback.
+    unregister(pt_node.bdev, done)
+
+
+# vbdev_passthru_examine (the shim calls examine_done).
+def examine(bdev_name):
+    register(bdev_name)
+
+
+# vbdev_passthru_base_bdev_event_cb / _hotremove_cb
+def base_event(event_type, bdev_ptr):
+    if event_type != BdevEvent.REMOVE:
+        log.notice("Unsupported bdev event: type %d" % event_type)
+        return
+    for pt_node in list(pt_nodes):
+        if pt_node.node.base_bdev == bdev_ptr:
+            unregister(pt_node.bdev, lambda rc: None)
+
+
+# vbdev_passthru_config_json: methods that recreate the vbdevs on --json load.
+def config_json():
+    return [json.dumps({"method": pt_node.create_method, "params": pt_node.config_params()})
+            for pt_node in pt_nodes]
+
+
+# vbdev_passthru_finish
+def fini():
+    bdev_names.clear()
+
+
+# The RPCs: the reference's names, and the modern-style names with a mode.
+
+def create_from_rpc(params, factory=PassthruVbdev):
+    """The create RPCs' body, for this module's and for plugins' subclasses."""
+    mode = params.get("mode", "python")
+    if mode not in MODES:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "unknown mode %r: must be one of %s"
+                       % (mode, ", ".join(MODES)))
+    for key in ("name", "base_bdev_name"):
+        if not params[key]:
+            raise RpcError(jsonrpc.INVALID_PARAMS, "%s must not be empty" % key)
+    rc = create_disk(params["base_bdev_name"], params["name"], mode, factory)
+    if rc:
+        raise RpcError.from_errno(rc, "could not create passthru bdev %s on %s"
+                                  % (params["name"], params["base_bdev_name"]))
+    return params["name"]
+
+
+def delete_from_rpc(request, params):
+    """The delete RPCs' body (deferred: answers when the bdev is gone)."""
+    name = params["name"]
+
+    def done(rc):
+        if rc:
+            request.error(-abs(rc), RpcError.from_errno(rc, "no python passthru bdev named %s"
+                                                        % name).message)
+        else:
+            request.result(True)
+    delete_disk(name, done)
+
+
+_CREATE_PARAMS = {"base_bdev_name": str, "name": str}
+# rpc.py flags, as SPDK's own passthru commands spell them.
+_SHORT = {"base_bdev_name": "-b", "name": "-p", "mode": "-m"}
+
+
+@rpc_method("construct_ext_passthru_bdev", params=_CREATE_PARAMS, short=_SHORT)
+def rpc_construct_ext_passthru_bdev(params):
+    """Create a passthru bdev on a base bdev (the reference example's RPC)."""
+    return create_from_rpc(params)
+
+
+@rpc_method("delete_ext_passthru_bdev", params={"name": str}, deferred=True, short=_SHORT)
+def rpc_delete_ext_passthru_bdev(request, params):
+    """Delete a passthru bdev (the reference example's RPC)."""
+    delete_from_rpc(request, params)
+
+
+@rpc_method("bdev_python_passthru_create", params=_CREATE_PARAMS, optional={"mode": str},
+            short=_SHORT)
+def rpc_bdev_python_passthru_create(params):
+    """Create a Python passthru bdev on a base bdev; mode: python."""
+    return create_from_rpc(params)
+
+
+@rpc_method("bdev_python_passthru_delete", params={"name": str}, deferred=True,
+            short=_SHORT)
+def rpc_bdev_python_passthru_delete(request, params):
+    """Delete a Python passthru bdev."""
+    delete_from_rpc(request, params)

@@ -1,0 +1,79 @@
+"""Build (or find up to date) the plugin shim for one SPDK build.
+
+    python -m spdk_py.shim build     # prints the path of libspdk_py_shim.so
+
+The shim is built by meson from this tree into build/shim-<key>/, one build
+directory per SPDK tree, so switching SPDK_DIR never mixes objects.
+"""
+
+import hashlib
+import os
+import pathlib
+import subprocess
+import sys
+import sysconfig
+
+from spdk_py import spdk
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LIBRARY = "libspdk_py_shim.so"
+
+
+class ShimBuildFailed(RuntimeError):
+    pass
+
+
+def python_path():
+    """What the embedded interpreter imports from: this tree, then this Python's packages."""
+    paths = [str(ROOT), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    return ":".join(dict.fromkeys(paths))
+
+
+def build_dir(install):
+    key = hashlib.sha256(("%s|%s|%s" % (install.root, python_path(), sys.executable)).encode())
+    return ROOT / "build" / ("shim-" + key.hexdigest()[:12])
+
+
+def _tool_env():
+    """meson and ninja from this Python's environment, and this Python first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def build(install=None, quiet=False):
+    """Configure (once) and compile the shim; return the library's path."""
+    install = install or spdk.locate()
+    out = build_dir(install)
+    env = _tool_env()
+    meson = [sys.executable, "-m", "mesonbuild.mesonmain"]
+    steps = []
+    if not (out / "build.ninja").exists():
+        steps.append(meson + ["setup", str(out), str(ROOT), "-Dspdk_dir=%s" % install.root,
+                              "-Dpython_path=%s" % python_path()])
+    steps.append(meson + ["compile", "-C", str(out)])
+    for cmd in steps:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ShimBuildFailed("shim build failed: %s\n%s%s"
+                                  % (" ".join(cmd), proc.stdout[-4000:], proc.stderr[-4000:]))
+        if not quiet and proc.stdout.strip():
+            print(proc.stdout.strip().splitlines()[-1], file=sys.stderr)
+    return out / LIBRARY
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["build"]:
+        print("usage: python -m spdk_py.shim build", file=sys.stderr)
+        return 2
+    try:
+        print(build())
+    except (spdk.SpdkMissing, ShimBuildFailed) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

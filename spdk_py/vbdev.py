@@ -1,0 +1,89 @@
+"""The Python side of a virtual bdev: the object the shim's fn_table lands in.
+
+A Vbdev owns one C `struct spdk_py_vbdev` and the ffi handle the C side holds.
+Both stay alive until the bdev layer is done with them: the handle is dropped
+only when the io_device is unregistered (`released`), never before.
+"""
+
+import errno
+import itertools
+
+from spdk_py.binding import binding
+
+# Every Vbdev whose C side may still call into it; tests read its size.
+live = set()
+
+# Callbacks waiting for spdk_bdev_unregister to finish, by the key C hands back.
+_unregister_waiters = {}
+_keys = itertools.count(1)
+
+
+class Vbdev:
+    """Subclass and override the hooks; the defaults fail what they do not know."""
+
+    product_name = "Python vbdev"
+
+    def __init__(self, name):
+        ffi, lib = binding.require()
+        self.name = name
+        self._handle = ffi.new_handle(self)
+        self.node = lib.spdk_py_vbdev_alloc(name.encode(), self.product_name.encode(),
+                                            self._handle)
+        if self.node == ffi.NULL:
+            raise MemoryError("could not allocate vbdev %s" % name)
+        if type(self).complete_io is not Vbdev.complete_io:
+            self.node.hooks |= lib.SPDK_PY_HOOK_COMPLETE
+        live.add(self)
+
+    @property
+    def bdev(self):
+        """The struct spdk_bdev * this vbdev registers."""
+        return binding.ffi.addressof(self.node.bdev)
+
+    # Per-I/O hooks. submit_request must forward, queue or complete the I/O, or
+    # return non-zero (then C fails it).
+    def submit_request(self, ch, io, io_type):
+        return -errno.ENOTSUP
+
+    def read_buf_ready(self, ch, io, success):
+        return -errno.EIO
+
+    def io_type_supported(self, io_type):
+        return False
+
+    # Optional: defining it in a subclass puts Python on the completion path.
+    def complete_io(self, io, io_type, status):
+        return status
+
+    # Control-path hooks.
+    def dump_info(self):
+        """(key, value) written into bdev_get_bdevs' driver_specific, or None."""
+        return None
+
+    def destruct(self):
+        return 0
+
+    def released(self):
+        """The C side is gone: nothing will call into this object again."""
+        live.discard(self)
+
+    def free(self):
+        """Undo __init__ on a vbdev that was never registered."""
+        binding.lib.spdk_py_vbdev_free(self.node)
+        self.node = binding.ffi.NULL
+        live.discard(self)
+
+
+def unregister(bdev, done):
+    """spdk_bdev_unregister(bdev); done(rc) runs when the bdev layer finishes."""
+    ffi, lib = binding.require()
+    key = next(_keys)
+    _unregister_waiters[key] = done
+    lib.spdk_bdev_unregister(bdev, lib.spdk_py_unregister_done, ffi.cast("void *", key))
+
+
+def unregister_done(key, rc):
+    done = _unregister_waiters.pop(key, None)
+    if done is not None:
+        done(rc)
+

@@ -1,0 +1,76 @@
+"""A test plugin: passthru vbdevs that raise on purpose, and one that counts.
+
+Stack a counting vbdev on a faulty one: the faulty vbdev raises in submit on
+every Nth I/O and in completion on every Mth; the counting vbdev above sees
+each I/O's final status. Every raise must show up as exactly one failed I/O.
+"""
+
+from spdk_py import passthru
+from spdk_py.bdev import IoStatus
+from spdk_py.jsonrpc import RpcError, rpc_method
+
+
+class FaultyVbdev(passthru.PassthruVbdev):
+    create_method = "bdev_faulty_create"
+
+    def __init__(self, name, mode, submit_every, complete_every):
+        super().__init__(name, mode)
+        self.submit_every = submit_every
+        self.complete_every = complete_every
+        self.counts = {"submitted": 0, "completed": 0, "raised_submit": 0, "raised_complete": 0}
+
+    def submit_request(self, ch, io, io_type):
+        self.counts["submitted"] += 1
+        if self.submit_every and self.counts["submitted"] % self.submit_every == 0:
+            self.counts["raised_submit"] += 1
+            raise RuntimeError("injected submit fault")
+        return super().submit_request(ch, io, io_type)
+
+    def complete_io(self, io, io_type, status):
+        self.counts["completed"] += 1
+        if self.complete_every and self.counts["completed"] % self.complete_every == 0:
+            self.counts["raised_complete"] += 1
+            raise RuntimeError("injected completion fault")
+        return status
+
+    def config_params(self):
+        return dict(super().config_params(), submit_every=self.submit_every,
+                    complete_every=self.complete_every)
+
+
+class CountingVbdev(passthru.PassthruVbdev):
+    create_method = "bdev_counting_create"
+
+    def __init__(self, name, mode):
+        super().__init__(name, mode)
+        self.counts = {"ok": 0, "failed": 0}
+
+    def complete_io(self, io, io_type, status):
+        self.counts["ok" if status == IoStatus.SUCCESS else "failed"] += 1
+        return status
+
+
+@rpc_method("bdev_faulty_create", params={"base_bdev_name": str, "name": str},
+            optional={"submit_every": int, "complete_every": int, "mode": str})
+def bdev_faulty_create(params):
+    """Create a passthru that raises in submit every Nth and in completion every Mth I/O."""
+    submit_every = params.pop("submit_every", 0)
+    complete_every = params.pop("complete_every", 0)
+    return passthru.create_from_rpc(
+        params, lambda name, mode: FaultyVbdev(name, mode, submit_every, complete_every))
+
+
+@rpc_method("bdev_counting_create", params={"base_bdev_name": str, "name": str},
+            optional={"mode": str})
+def bdev_counting_create(params):
+    """Create a passthru that counts its I/Os' completion statuses."""
+    return passthru.create_from_rpc(params, CountingVbdev)
+
+
+@rpc_method("bdev_faulty_get_counts", params={"name": str})
+def bdev_faulty_get_counts(params):
+    """The counters of a faulty or counting vbdev."""
+    node = passthru.find_node(params["name"])
+    if node is None or not hasattr(node, "counts"):
+        raise RpcError(-19, "no faulty or counting bdev named %s" % params["name"])
+    return dict(node.counts, exceptions=getattr(node, "exceptions", 0))
