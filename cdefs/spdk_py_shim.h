@@ -29,11 +29,9 @@ bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
-void spdk_py_io_get_buf(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
-int spdk_py_base_readv(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_readv_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_writev(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
@@ -53,14 +51,12 @@ extern "Python+C" void spdk_py_module_fini(void);
 extern "Python+C" void spdk_py_examine(struct spdk_bdev *bdev);
 extern "Python+C" int spdk_py_config_json(struct spdk_json_write_ctx *w);
 extern "Python+C" int spdk_py_destruct(void *py);
-extern "Python+C" int spdk_py_submit(void *py, struct spdk_io_channel *ch,
-				     struct spdk_bdev_io *bdev_io, int type);
+extern "Python+C" int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch,
+					   struct spdk_bdev_io **ios, int *types, int n);
+extern "Python+C" int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,
+					     int *statuses, int n);
 extern "Python+C" bool spdk_py_io_type_supported(void *py, int type);
 extern "Python+C" int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
-extern "Python+C" void spdk_py_read_buf_ready(void *py, struct spdk_io_channel *ch,
-					      struct spdk_bdev_io *bdev_io, bool success);
-extern "Python+C" int spdk_py_complete(void *py, struct spdk_bdev_io *bdev_io, int type,
-				       int status);
 extern "Python+C" void spdk_py_base_event(int type, struct spdk_bdev *bdev);
 extern "Python+C" void spdk_py_vbdev_released(void *py);
 extern "Python+C" int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,

@@ -3,12 +3,21 @@
  * The per-I/O path. C owns every I/O's lifetime: Python decides what to do
  * with an I/O by calling these helpers, and whatever Python does (return an
  * error, raise, forget), the I/O completes exactly once.
+ *
+ * In python mode submit_request only queues the I/O on its channel; the
+ * channel's poller hands Python a batch of I/Os per call (and, when the vbdev
+ * has a completion hook, a batch of completions), which is where Python's
+ * per-I/O cost goes down. One reactor runs Python at a time: a reactor that
+ * finds Python busy goes on with its C work and tries again on its next poll,
+ * instead of waiting for the GIL.
  */
 
 #include "spdk_py_shim.h"
 #include "spdk_compat.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
+
+static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
 
 static inline struct spdk_py_io *
 shim_io_ctx(struct spdk_bdev_io *bdev_io)
@@ -22,15 +31,19 @@ shim_io_node(struct spdk_bdev_io *bdev_io)
 	return SPDK_CONTAINEROF(bdev_io->bdev, struct spdk_py_vbdev, bdev);
 }
 
+static inline struct spdk_py_channel *
+shim_io_channel(struct spdk_bdev_io *bdev_io)
+{
+	return spdk_io_channel_get_ctx(shim_io_ctx(bdev_io)->ch);
+}
+
 static inline struct spdk_io_channel *
 shim_io_base_ch(struct spdk_bdev_io *bdev_io)
 {
-	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(shim_io_ctx(bdev_io)->ch);
-
-	return py_ch->base_ch;
+	return shim_io_channel(bdev_io)->base_ch;
 }
 
-/* Complete the original I/O once; a Python completion hook may change the status. */
+/* Complete the original I/O once; a Python completion hook sees it first. */
 static void
 shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 {
@@ -42,10 +55,11 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 		SPDK_ERRLOG("Error, original IO device_ctx is wrong! 0x%x\n", io_ctx->test);
 	}
 	if (node->hooks & SPDK_PY_HOOK_COMPLETE) {
-		status = spdk_py_complete(node->py, orig_io, orig_io->type, status);
+		io_ctx->status = status;
+		TAILQ_INSERT_TAIL(&shim_io_channel(orig_io)->completed, io_ctx, link);
+		return;
 	}
-	io_ctx->state = SPDK_PY_IO_DONE;
-	spdk_bdev_io_complete(orig_io, status);
+	spdk_py_io_complete(orig_io, status);
 }
 
 static void
@@ -114,28 +128,6 @@ size_t
 spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i)
 {
 	return bdev_io->u.bdev.iovs[i].iov_len;
-}
-
-int
-spdk_py_base_readv(struct spdk_bdev_io *bdev_io)
-{
-	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
-
-	return shim_forwarded(bdev_io, spdk_bdev_readv_blocks(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
-			      bdev_io->u.bdev.offset_blocks, bdev_io->u.bdev.num_blocks,
-			      shim_base_io_done, bdev_io));
-}
-
-int
-spdk_py_base_readv_with_md(struct spdk_bdev_io *bdev_io)
-{
-	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
-
-	return shim_forwarded(bdev_io, spdk_bdev_readv_blocks_with_md(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
-			      bdev_io->u.bdev.md_buf, bdev_io->u.bdev.offset_blocks,
-			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
 }
 
 int
@@ -217,29 +209,52 @@ spdk_py_base_abort(struct spdk_bdev_io *bdev_io)
 			      bdev_io->u.abort.bio_to_abort, shim_base_io_done, bdev_io));
 }
 
-/* The buffer callback of a READ: Python continues the I/O; if it does not take
- * it (error or exception), C fails it.
+/* pt_read_get_buf_cb of the reference, in C: entering Python a second time
+ * for every read would cost as much as the first.
  */
 static void
 shim_read_get_buf_cb(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io, bool success)
 {
-	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
+	struct spdk_io_channel *base_ch = shim_io_base_ch(bdev_io);
+	int rc;
 
-	io_ctx->state = SPDK_PY_IO_NEW;
-	spdk_py_read_buf_ready(shim_io_node(bdev_io)->py, ch, bdev_io, success);
-	if (io_ctx->state == SPDK_PY_IO_NEW) {
+	if (!success) {
+		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	if (bdev_io->u.bdev.md_buf == NULL) {
+		rc = spdk_bdev_readv_blocks(node->base_desc, base_ch, bdev_io->u.bdev.iovs,
+					    bdev_io->u.bdev.iovcnt, bdev_io->u.bdev.offset_blocks,
+					    bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io);
+	} else {
+		rc = spdk_bdev_readv_blocks_with_md(node->base_desc, base_ch, bdev_io->u.bdev.iovs,
+						    bdev_io->u.bdev.iovcnt, bdev_io->u.bdev.md_buf,
+						    bdev_io->u.bdev.offset_blocks,
+						    bdev_io->u.bdev.num_blocks, shim_base_io_done,
+						    bdev_io);
+	}
+	if (rc == -ENOMEM) {
+		SPDK_ERRLOG("No memory, start to queue io for passthru.\n");
+		rc = spdk_py_io_queue(bdev_io);
+	}
+	if (rc != 0) {
+		SPDK_ERRLOG("ERROR on bdev_io submission!\n");
 		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 	}
 }
 
-void
-spdk_py_io_get_buf(struct spdk_bdev_io *bdev_io)
+/* READ: get a buffer we own (the reference's reason), then read into it. */
+int
+spdk_py_base_read(struct spdk_bdev_io *bdev_io)
 {
 	shim_io_ctx(bdev_io)->state = SPDK_PY_IO_OWNED;
 	spdk_bdev_io_get_buf(bdev_io, shim_read_get_buf_cb,
 			     bdev_io->u.bdev.num_blocks * bdev_io->bdev->blocklen);
+	return 0;
 }
 
+/* The base has a bdev_io to spare again: back into Python's queue. */
 static void
 shim_resubmit_io(void *arg)
 {
@@ -274,26 +289,109 @@ spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
-/* fn_table submit_request: Python sees the I/O and must forward, queue or
- * complete it. An I/O it leaves untaken (an error status, an exception, or a
- * plain forgotten I/O) is failed here, so nothing is lost.
- */
+/* fn_table submit_request: queue the I/O for Python's next batch. */
 void
 spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 {
 	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
-	int rc;
 
 	io_ctx->test = 0x5a;
-	io_ctx->state = SPDK_PY_IO_NEW;
+	io_ctx->state = SPDK_PY_IO_QUEUED;
 	io_ctx->ch = ch;
+	TAILQ_INSERT_TAIL(&((struct spdk_py_channel *)spdk_io_channel_get_ctx(ch))->submitted,
+			  io_ctx, link);
+}
 
-	rc = spdk_py_submit(shim_io_node(bdev_io)->py, ch, bdev_io, bdev_io->type);
-	if (io_ctx->state == SPDK_PY_IO_NEW) {
-		if (rc == 0) {
-			SPDK_ERRLOG("%s: Python left I/O type %d untaken; failing it\n",
-				    bdev_io->bdev->name, bdev_io->type);
-		}
-		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+/* Move up to a batch of I/Os from queue into the channel's arrays. */
+static int
+shim_take_batch(struct spdk_py_channel *py_ch, void *queue_head, uint8_t state)
+{
+	TAILQ_HEAD(, spdk_py_io) *queue = queue_head;
+	struct spdk_py_io *io_ctx;
+	struct spdk_bdev_io *bdev_io;
+	int n = 0;
+
+	while (n < SPDK_PY_BATCH && (io_ctx = TAILQ_FIRST(queue)) != NULL) {
+		TAILQ_REMOVE(queue, io_ctx, link);
+		bdev_io = spdk_bdev_io_from_ctx(io_ctx);
+		io_ctx->state = state;
+		py_ch->batch_ios[n] = bdev_io;
+		py_ch->batch_types[n] = bdev_io->type;
+		py_ch->batch_status[n] = io_ctx->status;
+		n++;
 	}
+	return n;
+}
+
+/* Python sees a batch of submissions. An I/O it leaves untaken (an error, an
+ * exception, or a plain forgotten I/O) is failed here, so nothing is lost.
+ */
+static int
+shim_run_submissions(struct spdk_py_channel *py_ch)
+{
+	struct spdk_bdev_io *bdev_io;
+	int n, i, rc;
+
+	n = shim_take_batch(py_ch, &py_ch->submitted, SPDK_PY_IO_IN_PYTHON);
+	if (n == 0) {
+		return 0;
+	}
+	rc = spdk_py_submit_batch(py_ch->node->py, spdk_io_channel_from_ctx(py_ch),
+				  py_ch->batch_ios, py_ch->batch_types, n);
+	for (i = 0; i < n; i++) {
+		bdev_io = py_ch->batch_ios[i];
+		/* Only IN_PYTHON is ours to fail: an I/O Python completed may have
+		 * been resubmitted into the same bdev_io already.
+		 */
+		if (shim_io_ctx(bdev_io)->state == SPDK_PY_IO_IN_PYTHON) {
+			if (rc == 0) {
+				SPDK_ERRLOG("%s: Python left I/O type %d untaken; failing it\n",
+					    bdev_io->bdev->name, bdev_io->type);
+			}
+			spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		}
+	}
+	return n;
+}
+
+/* Python's completion hook sees a batch of completions and may change each
+ * status; if it raises, the whole batch fails.
+ */
+static int
+shim_run_completions(struct spdk_py_channel *py_ch)
+{
+	int n, i;
+
+	n = shim_take_batch(py_ch, &py_ch->completed, SPDK_PY_IO_OWNED);
+	if (n == 0) {
+		return 0;
+	}
+	if (spdk_py_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
+				   py_ch->batch_status, n) != 0) {
+		for (i = 0; i < n; i++) {
+			py_ch->batch_status[i] = SPDK_BDEV_IO_STATUS_FAILED;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		spdk_py_io_complete(py_ch->batch_ios[i], py_ch->batch_status[i]);
+	}
+	return n;
+}
+
+int
+spdk_py_channel_poll(void *arg)
+{
+	struct spdk_py_channel *py_ch = arg;
+	int n;
+
+	if (TAILQ_EMPTY(&py_ch->submitted) && TAILQ_EMPTY(&py_ch->completed)) {
+		return SPDK_POLLER_IDLE;
+	}
+	if (pthread_mutex_trylock(&g_py_executor) != 0) {
+		return SPDK_POLLER_BUSY;
+	}
+	n = shim_run_completions(py_ch);
+	n += shim_run_submissions(py_ch);
+	pthread_mutex_unlock(&g_py_executor);
+	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }

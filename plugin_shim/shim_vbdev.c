@@ -132,8 +132,19 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 	struct spdk_py_channel *py_ch = ctx_buf;
 	struct spdk_py_vbdev *node = io_device;
 
+	py_ch->node = node;
+	TAILQ_INIT(&py_ch->submitted);
+	TAILQ_INIT(&py_ch->completed);
 	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);
-	return py_ch->base_ch ? 0 : -ENOMEM;
+	if (py_ch->base_ch == NULL) {
+		return -ENOMEM;
+	}
+	py_ch->poller = spdk_poller_register(spdk_py_channel_poll, py_ch, 0);
+	if (py_ch->poller == NULL) {
+		spdk_put_io_channel(py_ch->base_ch);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void
@@ -141,6 +152,7 @@ shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 {
 	struct spdk_py_channel *py_ch = ctx_buf;
 
+	spdk_poller_unregister(&py_ch->poller);
 	spdk_put_io_channel(py_ch->base_ch);
 }
 

@@ -22,9 +22,13 @@
 #define SPDK_PY_HOOK_COMPLETE	0x1
 
 /* States of one I/O, kept in its driver_ctx: C owns the I/O until it is done. */
-#define SPDK_PY_IO_NEW		0	/* submitted to us, nobody has taken it yet */
-#define SPDK_PY_IO_OWNED	1	/* forwarded, queued or waiting for a buffer */
-#define SPDK_PY_IO_DONE		2	/* completed */
+#define SPDK_PY_IO_QUEUED	0	/* submitted to us, waiting for Python's batch */
+#define SPDK_PY_IO_IN_PYTHON	1	/* handed to Python, not taken yet */
+#define SPDK_PY_IO_OWNED	2	/* forwarded, queued or waiting for a buffer */
+#define SPDK_PY_IO_DONE		3	/* completed */
+
+/* Most I/Os one Python call sees. */
+#define SPDK_PY_BATCH		128
 
 /* One virtual bdev. The Python object behind it is reached through py. */
 struct spdk_py_vbdev {
@@ -37,17 +41,28 @@ struct spdk_py_vbdev {
 	uint32_t		hooks;		/* SPDK_PY_HOOK_* the Python object defines */
 };
 
-/* Per-channel context: the base bdev's channel on the same thread. */
-struct spdk_py_channel {
-	struct spdk_io_channel	*base_ch;
-};
-
 /* Per-I/O context in bdev_io->driver_ctx. */
 struct spdk_py_io {
 	uint8_t				test;	/* the reference's marker, checked on completion */
 	uint8_t				state;	/* SPDK_PY_IO_* */
+	int				status;	/* completion status, while queued for Python */
 	struct spdk_io_channel		*ch;	/* our channel, for resubmission */
 	struct spdk_bdev_io_wait_entry	bdev_io_wait;
+	TAILQ_ENTRY(spdk_py_io)		link;	/* in a channel's queue */
+};
+
+/* Per-channel context. In python mode, I/Os wait in the channel's queues and
+ * the channel's poller hands them to Python a batch at a time.
+ */
+struct spdk_py_channel {
+	struct spdk_io_channel		*base_ch;	/* the base bdev's channel, same thread */
+	struct spdk_py_vbdev		*node;
+	struct spdk_poller		*poller;
+	TAILQ_HEAD(, spdk_py_io)	submitted;	/* for Python's submit_batch */
+	TAILQ_HEAD(, spdk_py_io)	completed;	/* for Python's complete_batch */
+	struct spdk_bdev_io		*batch_ios[SPDK_PY_BATCH];
+	int				batch_types[SPDK_PY_BATCH];
+	int				batch_status[SPDK_PY_BATCH];
 };
 
 /* Module-level (shim_module.c). */
@@ -70,11 +85,9 @@ bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
-void spdk_py_io_get_buf(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
-int spdk_py_base_readv(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_readv_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_writev(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
@@ -84,6 +97,7 @@ int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
+int spdk_py_channel_poll(void *arg);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
@@ -98,12 +112,12 @@ void spdk_py_module_fini(void);
 void spdk_py_examine(struct spdk_bdev *bdev);
 int spdk_py_config_json(struct spdk_json_write_ctx *w);
 int spdk_py_destruct(void *py);
-int spdk_py_submit(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io, int type);
+int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
+			 int *types, int n);
+int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
+			   int n);
 bool spdk_py_io_type_supported(void *py, int type);
 int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
-void spdk_py_read_buf_ready(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io,
-			    bool success);
-int spdk_py_complete(void *py, struct spdk_bdev_io *bdev_io, int type, int status);
 void spdk_py_base_event(int type, struct spdk_bdev *bdev);
 void spdk_py_vbdev_released(void *py);
 int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,

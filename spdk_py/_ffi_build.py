@@ -37,6 +37,15 @@ INCLUDES = """
 #include "spdk_py_shim.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
+
+/* cffi releases the GIL around every lib call. SPDK calls never block, and a
+ * release/re-acquire pair costs more than most of them, so keep the GIL: a
+ * callback they run on this thread re-enters Python without waiting.
+ */
+#undef Py_BEGIN_ALLOW_THREADS
+#undef Py_END_ALLOW_THREADS
+#define Py_BEGIN_ALLOW_THREADS {
+#define Py_END_ALLOW_THREADS }
 """
 
 # Runs inside the target, once, when the shim's module_init calls spdk_py_start().

@@ -8,54 +8,15 @@ logs and returns its error value; the target keeps running either way.
 import importlib
 import json
 import sys
-import time
 import traceback
 
 from spdk_py import bdev, jsonrpc, log, vbdev
+from spdk_py.io_errors import io_exception
 from spdk_py.binding import binding
 from spdk_py.plugins import configured as configured_plugins
 
 # The plugin modules loaded at start, in order.
 plugins = []
-
-
-class _RateLimit:
-    """At most `burst` log lines a second per key; counts what it drops."""
-
-    def __init__(self, burst=10):
-        self.burst = burst
-        self.window = {}
-
-    def allow(self, key):
-        now = int(time.monotonic())
-        second, count, dropped = self.window.get(key, (now, 0, 0))
-        if second != now:
-            if dropped:
-                log.error("%s: %d more like it suppressed" % (key, dropped))
-            second, count, dropped = now, 0, 0
-        count += 1
-        allowed = count <= self.burst
-        self.window[key] = (second, count, dropped + (not allowed))
-        return allowed
-
-
-_io_log_limit = _RateLimit()
-
-
-def io_exception(vb, hook, io_type, exc):
-    """An exception on behalf of one I/O: count it, log it (rate limited)."""
-    vb.exceptions = getattr(vb, "exceptions", 0) + 1
-    key = "%s %s" % (vb.name, hook)
-    if _io_log_limit.allow(key):
-        log.error("vbdev %s: %s raised %s: %s; failing the %s I/O"
-                  % (vb.name, hook, type(exc).__name__, exc, _io_type_name(io_type)))
-
-
-def _io_type_name(io_type):
-    try:
-        return bdev.IoType(io_type).name
-    except ValueError:
-        return "type %d" % io_type
 
 
 def _control_exception(what):
@@ -86,7 +47,6 @@ def install(ffi, lib):
     binding.install(ffi, lib)
     bdev.check_against(lib)
     from_handle = ffi.from_handle
-    failed = int(bdev.IoStatus.FAILED)
 
     @ffi.def_extern(error=-1)
     def spdk_py_start():
@@ -119,32 +79,27 @@ def install(ffi, lib):
                 lib.spdk_json_write_val_raw(w, raw, len(raw))
         return 0
 
+    # The batch hooks handle each I/O's exception themselves; what escapes
+    # them makes C fail the I/Os the batch had not dealt with.
     @ffi.def_extern(error=-1)
-    def spdk_py_submit(py, ch, io, io_type):
+    def spdk_py_submit_batch(py, ch, ios, types, n):
         vb = from_handle(py)
         try:
-            return vb.submit_request(ch, io, io_type)
+            vb.submit_batch(ch, ios, types, n)
         except Exception as exc:
-            io_exception(vb, "submit_request", io_type, exc)
+            io_exception(vb, "submit_batch", types[0], exc)
             return -1
+        return 0
 
-    @ffi.def_extern()
-    def spdk_py_read_buf_ready(py, ch, io, success):
+    @ffi.def_extern(error=-1)
+    def spdk_py_complete_batch(py, ios, types, statuses, n):
         vb = from_handle(py)
         try:
-            vb.read_buf_ready(ch, io, success)
+            vb.complete_batch(ios, types, statuses, n)
         except Exception as exc:
-            io_exception(vb, "read_buf_ready", bdev.IoType.READ, exc)
-
-    @ffi.def_extern(error=failed)
-    def spdk_py_complete(py, io, io_type, status):
-        vb = from_handle(py)
-        try:
-            result = vb.complete_io(io, io_type, status)
-            return status if result is None else result
-        except Exception as exc:
-            io_exception(vb, "complete_io", io_type, exc)
-            return failed
+            io_exception(vb, "complete_batch", types[0], exc)
+            return -1
+        return 0
 
     @ffi.def_extern(error=False)
     def spdk_py_io_type_supported(py, io_type):

@@ -11,6 +11,7 @@ import json
 from spdk_py import jsonrpc, log
 from spdk_py.bdev import BdevEvent, IoType
 from spdk_py.binding import binding
+from spdk_py.io_errors import io_exception
 from spdk_py.jsonrpc import RpcError, rpc_method
 from spdk_py.vbdev import Vbdev, unregister
 
@@ -45,9 +46,10 @@ class PassthruVbdev(Vbdev):
         super().__init__(name)
         self.mode = mode
         lib = binding.lib
-        # The I/O types this module forwards, with the base call for each; READ
-        # goes through spdk_bdev_io_get_buf first (pt_read_get_buf_cb).
+        # The I/O types this module forwards, with the base call for each.
+        # READ first gets a buffer it owns (pt_read_get_buf_cb, run in C).
         self._forward = {
+            IoType.READ: lib.spdk_py_base_read,
             IoType.WRITE: self._write,
             IoType.WRITE_ZEROES: lib.spdk_py_base_write_zeroes,
             IoType.UNMAP: lib.spdk_py_base_unmap,
@@ -56,10 +58,12 @@ class PassthruVbdev(Vbdev):
             IoType.ZCOPY: lib.spdk_py_base_zcopy,
             IoType.ABORT: lib.spdk_py_base_abort,
         }
-        self._get_buf = lib.spdk_py_io_get_buf
+        # The same, indexed by type, for the batch loop.
+        self._forward_by_type = [self._forward.get(t) for t in range(max(self._forward) + 1)]
+        # A subclass that overrides submit_request gets it called per I/O.
+        if type(self).submit_request is PassthruVbdev.submit_request:
+            self.submit_batch = self._submit_batch_fast
         self._has_md = lib.spdk_py_io_has_md
-        self._readv = lib.spdk_py_base_readv
-        self._readv_md = lib.spdk_py_base_readv_with_md
         self._writev = lib.spdk_py_base_writev
         self._writev_md = lib.spdk_py_base_writev_with_md
 
@@ -69,9 +73,6 @@ class PassthruVbdev(Vbdev):
 
     # vbdev_passthru_submit_request
     def submit_request(self, ch, io, io_type):
-        if io_type == IoType.READ:
-            self._get_buf(io)
-            return 0
         forward = self._forward.get(io_type)
         if forward is None:
             log.error("passthru: unknown I/O type %d" % io_type)
@@ -79,15 +80,25 @@ class PassthruVbdev(Vbdev):
         rc = forward(io)
         return self._submitted(io, rc) if rc else 0
 
+    # submit_request for a whole batch, with the lookups hoisted out of the loop.
+    def _submit_batch_fast(self, ch, ios, types, n):
+        forward_by_type = self._forward_by_type
+        known = len(forward_by_type)
+        for i in range(n):
+            io_type = types[i]
+            forward = forward_by_type[io_type] if io_type < known else None
+            try:
+                if forward is None:
+                    log.error("passthru: unknown I/O type %d" % io_type)
+                    continue
+                rc = forward(ios[i])
+                if rc:
+                    self._submitted(ios[i], rc)
+            except Exception as exc:
+                io_exception(self, "submit_request", io_type, exc)
+
     def _write(self, io):
         return self._writev_md(io) if self._has_md(io) else self._writev(io)
-
-    # pt_read_get_buf_cb
-    def read_buf_ready(self, ch, io, success):
-        if not success:
-            return -errno.ENOMEM
-        rc = self._readv_md(io) if self._has_md(io) else self._readv(io)
-        return self._submitted(io, rc) if rc else 0
 
     # The tail of submit: -ENOMEM is queued until the base frees a bdev_io
     # (vbdev_passthru_queue_io); any other error fails the I/O (C does that).
@@ -104,7 +115,7 @@ class PassthruVbdev(Vbdev):
     # vbdev_passthru_io_type_supported: the base's answer, but only for types
     # this module forwards: advertising one it cannot forward fails every such I/O.
     def io_type_supported(self, io_type):
-        if io_type != IoType.READ and io_type not in self._forward:
+        if io_type not in self._forward:
             return False
         return binding.lib.spdk_bdev_io_type_supported(self.node.base_bdev, io_type)
 

@@ -8,7 +8,11 @@ only when the io_device is unregistered (`released`), never before.
 import errno
 import itertools
 
+from spdk_py.bdev import IoStatus
 from spdk_py.binding import binding
+from spdk_py.io_errors import io_exception
+
+FAILED = int(IoStatus.FAILED)
 
 # Every Vbdev whose C side may still call into it; tests read its size.
 live = set()
@@ -26,6 +30,7 @@ class Vbdev:
     def __init__(self, name):
         ffi, lib = binding.require()
         self.name = name
+        self.exceptions = 0  # raised by this vbdev's per-I/O hooks
         self._handle = ffi.new_handle(self)
         self.node = lib.spdk_py_vbdev_alloc(name.encode(), self.product_name.encode(),
                                             self._handle)
@@ -40,20 +45,40 @@ class Vbdev:
         """The struct spdk_bdev * this vbdev registers."""
         return binding.ffi.addressof(self.node.bdev)
 
-    # Per-I/O hooks. submit_request must forward, queue or complete the I/O, or
-    # return non-zero (then C fails it).
+    # Per-I/O hooks. submit_request must forward, queue or complete the I/O
+    # (through the lib.spdk_py_base_*/spdk_py_io_* helpers); one it leaves
+    # untaken, by returning or raising, C fails.
     def submit_request(self, ch, io, io_type):
         return -errno.ENOTSUP
-
-    def read_buf_ready(self, ch, io, success):
-        return -errno.EIO
 
     def io_type_supported(self, io_type):
         return False
 
     # Optional: defining it in a subclass puts Python on the completion path.
+    # It returns the status to complete the I/O with (None: unchanged).
     def complete_io(self, io, io_type, status):
         return status
+
+    # What C calls: a batch of I/Os per call. Override for speed; these
+    # defaults call the per-I/O hooks, and an exception fails only its I/O.
+    def submit_batch(self, ch, ios, types, n):
+        submit = self.submit_request
+        for i in range(n):
+            try:
+                submit(ch, ios[i], types[i])
+            except Exception as exc:
+                io_exception(self, "submit_request", types[i], exc)
+
+    def complete_batch(self, ios, types, statuses, n):
+        complete = self.complete_io
+        for i in range(n):
+            try:
+                status = complete(ios[i], types[i], statuses[i])
+                if status is not None:
+                    statuses[i] = status
+            except Exception as exc:
+                statuses[i] = FAILED
+                io_exception(self, "complete_io", types[i], exc)
 
     # Control-path hooks.
     def dump_info(self):

@@ -128,30 +128,40 @@ def test_hot_remove_of_base_removes_vbdev_and_base_return_recreates_it(py_tgt):
     assert bdev_names(py_tgt) == ["Malloc0", "PT0"]
 
 
-def rpc_py(spdk_install, target, *args):
+def rpc_py(spdk_install, target, *args, client=None):
+    """SPDK's own scripts/rpc.py (or another rpc.py: client) with the project's plugin."""
     env = dict(os.environ, PYTHONPATH=str(shim.ROOT))
-    return subprocess.run([sys.executable, str(spdk_install.rpc_py), "-s", str(target.rpc_socket),
+    cmd = client or [sys.executable, str(spdk_install.rpc_py)]
+    return subprocess.run([*cmd, "-s", str(target.rpc_socket),
                            "--plugin", "spdk_py.rpc_plugin", *args],
                           env=env, capture_output=True, text=True, timeout=30)
 
 
-def test_spdk_rpc_py_plugin(spdk_install, py_tgt):
+# SPDK 20.07's scripts/rpc.py, and the modern one the PyPI spdk package installs.
+RPC_CLIENTS = {"spdk-scripts-rpc.py": None,
+               "pypi-spdk-rpc": [os.path.join(os.path.dirname(sys.executable), "spdk-rpc")]}
+
+
+@pytest.mark.parametrize("client", RPC_CLIENTS)
+def test_rpc_py_plugin(spdk_install, py_tgt, client):
+    def run(*args):
+        return rpc_py(spdk_install, py_tgt, *args, client=RPC_CLIENTS[client])
+
     malloc(py_tgt, "Malloc0")
-    help_text = rpc_py(spdk_install, py_tgt, "bdev_python_passthru_create", "-h")
-    assert help_text.returncode == 0
+    help_text = run("bdev_python_passthru_create", "-h")
+    assert help_text.returncode == 0, help_text.stderr
     assert "--base-bdev-name" in help_text.stdout
 
-    created = rpc_py(spdk_install, py_tgt, "bdev_python_passthru_create", "-b", "Malloc0",
-                     "-p", "PT0")
+    created = run("bdev_python_passthru_create", "-b", "Malloc0", "-p", "PT0")
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout) == "PT0"
     assert bdev_names(py_tgt) == ["Malloc0", "PT0"]
 
-    dup = rpc_py(spdk_install, py_tgt, "construct_ext_passthru_bdev", "-b", "Malloc0", "-p", "PT0")
+    dup = run("construct_ext_passthru_bdev", "-b", "Malloc0", "-p", "PT0")
     assert dup.returncode != 0
     assert "File exists" in dup.stdout + dup.stderr
 
-    deleted = rpc_py(spdk_install, py_tgt, "delete_ext_passthru_bdev", "-p", "PT0")
+    deleted = run("delete_ext_passthru_bdev", "-p", "PT0")
     assert deleted.returncode == 0, deleted.stderr
     assert bdev_names(py_tgt) == ["Malloc0"]
 

@@ -36,7 +36,7 @@ def test_exceptions_in_submit_and_completion_fail_exactly_those_ios(spdk_app, py
     faulty = delta("Faulty0", faulty_before)
     counter = delta("Counter0", counter_before)
     raised = faulty["raised_submit"] + faulty["raised_complete"]
-    assert faulty["raised_submit"] > 100 and faulty["raised_complete"] > 100
+    assert faulty["raised_submit"] > 100 and faulty["raised_complete"] > 100, (faulty, counter)
     # Every raise failed one I/O, and only those failed.
     assert counter["failed"] == raised
     assert faulty["exceptions"] == raised

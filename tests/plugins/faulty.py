@@ -73,4 +73,4 @@ def bdev_faulty_get_counts(params):
     node = passthru.find_node(params["name"])
     if node is None or not hasattr(node, "counts"):
         raise RpcError(-19, "no faulty or counting bdev named %s" % params["name"])
-    return dict(node.counts, exceptions=getattr(node, "exceptions", 0))
+    return dict(node.counts, exceptions=node.exceptions)

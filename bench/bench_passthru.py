@@ -1,0 +1,158 @@
+"""Passthru benchmark: the Python vbdev against SPDK's own C passthru and the raw base.
+
+    .venv/bin/python bench/bench_passthru.py [--seconds 5] [--runs 2] [--modes python,...]
+
+bdevperf, 4K random reads, QD128, no zero-copy (-x), on a null bdev: the raw
+Null0, SPDK's C passthru (bdev_passthru_create) over it, and the Python
+passthru in each mode over it. Every configuration runs in the same invocation
+with the shim loaded (so only the vbdev differs), on 1 core and on 2 (-m 0x3 -C,
+bdev_io_cache_size raised for all alike), plus QD1 latency on 1 core. Ratios
+to the C passthru are what to compare across machines. Prints a table, writes
+JSON (and a PNG chart when matplotlib is installed) under bench/results/.
+"""
+
+import argparse
+import datetime
+import json
+import pathlib
+import statistics
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from spdk_py import hugepages, shim, spdk, tgt  # noqa: E402
+from spdk_py.process import parse_bdevperf, run_app  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+BASELINE = "c_passthru"
+
+
+def bdev_config(kind, mode=None, cache_size=1024):
+    config = [
+        {"method": "bdev_set_options",
+         "params": {"bdev_io_pool_size": 65535, "bdev_io_cache_size": cache_size}},
+        {"method": "bdev_null_create",
+         "params": {"name": "Null0", "num_blocks": 2097152, "block_size": 512}},
+    ]
+    if kind == "c_passthru":
+        config.append({"method": "bdev_passthru_create",
+                       "params": {"base_bdev_name": "Null0", "name": "PT0"}})
+    elif kind == "python":
+        config.append({"method": "bdev_python_passthru_create",
+                       "params": {"base_bdev_name": "Null0", "name": "PT0", "mode": mode}})
+    return {"subsystems": [{"subsystem": "bdev", "config": config}]}
+
+
+def configurations(modes):
+    yield "raw_null", bdev_config("raw")
+    yield "c_passthru", bdev_config("c_passthru")
+    for mode in modes:
+        yield "python_" + mode, bdev_config("python", mode)
+
+
+SCENARIOS = {
+    # name: (cpumask, queue depth, extra bdevperf args)
+    "1core_qd128": ("0x1", 128, []),
+    "2core_qd128": ("0x3", 128, ["-C"]),
+    "1core_qd1": ("0x1", 1, []),
+}
+
+
+def run_one(install, env, config, scenario, seconds):
+    cpumask, qd, extra = SCENARIOS[scenario]
+    args = ["-q", qd, "-o", 4096, "-w", "randread", "-t", seconds, "-x", *extra]
+    rc, out = run_app(install, "bdevperf", config, args, env=env, cpumask=cpumask,
+                      mem_mb=512, timeout=seconds * 4 + 60)
+    result = parse_bdevperf(out)
+    if rc != 0 or result.failed or result.total is None:
+        raise RuntimeError("bdevperf failed (rc %d):\n%s" % (rc, out[-3000:]))
+    return result.total.iops
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--modes", default="python", help="Python passthru modes to run")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    args = parser.parse_args(argv)
+
+    install = spdk.locate()
+    hugepages.ensure()
+    env = tgt.app_env(install, shim.build(install, quiet=True), base={})
+    modes = [m for m in args.modes.split(",") if m]
+    scenarios = [s for s in args.scenarios.split(",") if s]
+
+    iops = {}
+    for scenario in scenarios:
+        for name, config in configurations(modes):
+            samples = []
+            for run in range(args.runs):
+                samples.append(run_one(install, env, config, scenario, args.seconds))
+                print("%-12s %-14s run %d: %12.0f IOPS" % (scenario, name, run + 1, samples[-1]),
+                      file=sys.stderr)
+            iops.setdefault(scenario, {})[name] = samples
+
+    report = summarize(iops, install, args)
+    print_table(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / ("passthru-%s.json" % stamp)
+    path.write_text(json.dumps(report, indent=2))
+    print("\nwrote %s" % path)
+    chart = draw_chart(report, RESULTS / ("passthru-%s.png" % stamp))
+    if chart:
+        print("wrote %s" % chart)
+
+
+def summarize(iops, install, args):
+    rows = {}
+    for scenario, by_config in iops.items():
+        base = statistics.median(by_config[BASELINE])
+        for name, samples in by_config.items():
+            median = statistics.median(samples)
+            row = {"iops_median": median, "iops_runs": samples,
+                   "ratio_to_c_passthru": median / base if base else None}
+            if SCENARIOS[scenario][1] == 1:
+                # One job at QD1: mean latency is the inverse of its IOPS.
+                row["avg_latency_us"] = 1e6 / median
+                row["latency_ratio_to_c_passthru"] = base / median
+            rows.setdefault(scenario, {})[name] = row
+    return {"spdk": install.version_string, "seconds": args.seconds, "runs": args.runs,
+            "workload": "randread 4K -x, Null0 2097152 x 512 B", "results": rows}
+
+
+def print_table(report):
+    print("\n%-12s %-14s %12s %9s %10s" % ("scenario", "config", "IOPS", "x C pt", "lat us"))
+    for scenario, rows in report["results"].items():
+        for name, row in rows.items():
+            lat = row.get("avg_latency_us")
+            print("%-12s %-14s %12.0f %9.3f %10s" % (
+                scenario, name, row["iops_median"], row["ratio_to_c_passthru"],
+                "%.2f" % lat if lat else "-"))
+
+
+def draw_chart(report, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    scenarios = list(report["results"])
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(5 * len(scenarios), 4))
+    for ax, scenario in zip(axes if len(scenarios) > 1 else [axes], scenarios):
+        rows = report["results"][scenario]
+        ax.bar(list(rows), [r["ratio_to_c_passthru"] for r in rows.values()])
+        ax.axhline(1.0, color="grey", linewidth=0.8)
+        ax.set_title(scenario)
+        ax.set_ylabel("IOPS / SPDK C passthru")
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+if __name__ == "__main__":
+    main()
