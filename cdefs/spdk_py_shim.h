@@ -1,6 +1,19 @@
 /* plugin_shim/spdk_py_shim.h: the shim's own interface. */
 #define SPDK_PY_MODE_PYTHON ...
+#define SPDK_PY_MODE_HYBRID ...
+#define SPDK_PY_NUM_IO_TYPES ...
 #define SPDK_PY_HOOK_COMPLETE ...
+
+struct spdk_py_io_stat {
+	uint64_t ios;
+	uint64_t blocks;
+	uint64_t errors;
+	uint64_t latency_ticks;
+};
+
+struct spdk_py_stats {
+	struct spdk_py_io_stat by_type[32];
+};
 
 struct spdk_py_vbdev {
 	struct spdk_bdev bdev;
@@ -10,6 +23,10 @@ struct spdk_py_vbdev {
 	void *py;
 	int mode;
 	uint32_t hooks;
+	uint32_t route_types;
+	uint64_t route_lba_start;
+	uint64_t route_lba_end;
+	bool count_stats;
 	...;
 };
 
@@ -40,6 +57,9 @@ int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+void spdk_py_forward(struct spdk_bdev_io *bdev_io);
+int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
+				void *cb_arg);
 
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
@@ -61,4 +81,4 @@ extern "Python+C" void spdk_py_base_event(int type, struct spdk_bdev *bdev);
 extern "Python+C" void spdk_py_vbdev_released(void *py);
 extern "Python+C" int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
 				       const char *params, size_t len);
-extern "Python" void spdk_py_unregister_done(void *cb_arg, int rc);
+extern "Python+C" void spdk_py_done(void *cb_arg, int rc);

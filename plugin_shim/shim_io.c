@@ -14,6 +14,7 @@
 
 #include "spdk_py_shim.h"
 #include "spdk_compat.h"
+#include "spdk/likely.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
 
@@ -34,7 +35,7 @@ shim_io_node(struct spdk_bdev_io *bdev_io)
 static inline struct spdk_py_channel *
 shim_io_channel(struct spdk_bdev_io *bdev_io)
 {
-	return spdk_io_channel_get_ctx(shim_io_ctx(bdev_io)->ch);
+	return shim_io_ctx(bdev_io)->py_ch;
 }
 
 static inline struct spdk_io_channel *
@@ -54,9 +55,10 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 	if (io_ctx->test != 0x5a) {
 		SPDK_ERRLOG("Error, original IO device_ctx is wrong! 0x%x\n", io_ctx->test);
 	}
-	if (node->hooks & SPDK_PY_HOOK_COMPLETE) {
+	if (io_ctx->via_python && (node->hooks & SPDK_PY_HOOK_COMPLETE)) {
 		io_ctx->status = status;
 		TAILQ_INSERT_TAIL(&shim_io_channel(orig_io)->completed, io_ctx, link);
+		spdk_py_channel_wake(shim_io_channel(orig_io));
 		return;
 	}
 	spdk_py_io_complete(orig_io, status);
@@ -282,24 +284,113 @@ spdk_py_io_queue(struct spdk_bdev_io *bdev_io)
 	return rc;
 }
 
+/* Every completion of ours goes through here: count it, then complete it. */
 void
 spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
 {
+	struct spdk_py_channel *py_ch = shim_io_channel(bdev_io);
+	struct spdk_py_io_stat *stat;
+	uint64_t now;
+
+	if (py_ch->node->count_stats && spdk_likely(bdev_io->type < SPDK_PY_NUM_IO_TYPES)) {
+		stat = &py_ch->stats.by_type[bdev_io->type];
+		/* The bdev layer stamped submit_tsc; the thread's last poll time
+		 * saves a timestamp read per I/O.
+		 */
+		now = spdk_thread_get_last_tsc(py_ch->thread);
+		stat->ios++;
+		stat->blocks += bdev_io->u.bdev.num_blocks;
+		stat->errors += status != SPDK_BDEV_IO_STATUS_SUCCESS;
+		stat->latency_ticks += now > bdev_io->internal.submit_tsc ?
+				       now - bdev_io->internal.submit_tsc : 0;
+	}
 	shim_io_ctx(bdev_io)->state = SPDK_PY_IO_DONE;
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
-/* fn_table submit_request: queue the I/O for Python's next batch. */
+/* vbdev_passthru_submit_request of the reference, all in C: hybrid mode's path. */
+void
+spdk_py_forward(struct spdk_bdev_io *bdev_io)
+{
+	int rc;
+
+	shim_io_ctx(bdev_io)->test = 0x5a;
+	switch (bdev_io->type) {
+	case SPDK_BDEV_IO_TYPE_READ:
+		rc = spdk_py_base_read(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_WRITE:
+		rc = bdev_io->u.bdev.md_buf == NULL ? spdk_py_base_writev(bdev_io) :
+		     spdk_py_base_writev_with_md(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_WRITE_ZEROES:
+		rc = spdk_py_base_write_zeroes(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_UNMAP:
+		rc = spdk_py_base_unmap(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_FLUSH:
+		rc = spdk_py_base_flush(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_RESET:
+		rc = spdk_py_base_reset(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_ZCOPY:
+		rc = spdk_py_base_zcopy(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_ABORT:
+		rc = spdk_py_base_abort(bdev_io);
+		break;
+	default:
+		SPDK_ERRLOG("passthru: unknown I/O type %d\n", bdev_io->type);
+		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	if (rc == -ENOMEM) {
+		SPDK_ERRLOG("No memory, start to queue io for passthru.\n");
+		rc = spdk_py_io_queue(bdev_io);
+	}
+	if (rc != 0) {
+		SPDK_ERRLOG("ERROR on bdev_io submission!\n");
+		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+	}
+}
+
+/* Does the hybrid policy send this I/O to Python? */
+static inline bool
+shim_routed_to_python(const struct spdk_py_vbdev *node, const struct spdk_bdev_io *bdev_io)
+{
+	uint64_t start = node->route_lba_start, end = node->route_lba_end;
+
+	if (node->route_types & (1u << bdev_io->type)) {
+		return true;
+	}
+	return end > start && bdev_io->u.bdev.offset_blocks < end &&
+	       bdev_io->u.bdev.offset_blocks + bdev_io->u.bdev.num_blocks > start;
+}
+
+/* fn_table submit_request: stamp the I/O with its path, then either forward
+ * it in C (hybrid) or queue it for Python's next batch.
+ */
 void
 spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 {
+	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
 	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	int mode = __atomic_load_n(&node->mode, __ATOMIC_RELAXED);
 
 	io_ctx->test = 0x5a;
-	io_ctx->state = SPDK_PY_IO_QUEUED;
 	io_ctx->ch = ch;
-	TAILQ_INSERT_TAIL(&((struct spdk_py_channel *)spdk_io_channel_get_ctx(ch))->submitted,
-			  io_ctx, link);
+	io_ctx->py_ch = spdk_io_channel_get_ctx(ch);
+	io_ctx->via_python = mode == SPDK_PY_MODE_PYTHON || shim_routed_to_python(node, bdev_io);
+	if (!io_ctx->via_python) {
+		io_ctx->state = SPDK_PY_IO_OWNED;
+		spdk_py_forward(bdev_io);
+		return;
+	}
+	io_ctx->state = SPDK_PY_IO_QUEUED;
+	TAILQ_INSERT_TAIL(&io_ctx->py_ch->submitted, io_ctx, link);
+	spdk_py_channel_wake(io_ctx->py_ch);
 }
 
 /* Move up to a batch of I/Os from queue into the channel's arrays. */
@@ -378,13 +469,17 @@ shim_run_completions(struct spdk_py_channel *py_ch)
 	return n;
 }
 
-int
-spdk_py_channel_poll(void *arg)
+static int
+shim_channel_poll(void *arg)
 {
 	struct spdk_py_channel *py_ch = arg;
 	int n;
 
 	if (TAILQ_EMPTY(&py_ch->submitted) && TAILQ_EMPTY(&py_ch->completed)) {
+		/* Hybrid I/O never needs the poller: do not cost it a poll each loop. */
+		if (__atomic_load_n(&py_ch->node->mode, __ATOMIC_RELAXED) != SPDK_PY_MODE_PYTHON) {
+			spdk_poller_unregister(&py_ch->poller);
+		}
 		return SPDK_POLLER_IDLE;
 	}
 	if (pthread_mutex_trylock(&g_py_executor) != 0) {
@@ -394,4 +489,32 @@ spdk_py_channel_poll(void *arg)
 	n += shim_run_submissions(py_ch);
 	pthread_mutex_unlock(&g_py_executor);
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+}
+
+/* Make sure the channel's poller runs: Python has work queued here. */
+void
+spdk_py_channel_wake(struct spdk_py_channel *py_ch)
+{
+	struct spdk_py_io *io_ctx;
+
+	if (spdk_likely(py_ch->poller != NULL)) {
+		return;
+	}
+	py_ch->poller = spdk_poller_register(shim_channel_poll, py_ch, 0);
+	if (py_ch->poller != NULL) {
+		return;
+	}
+	/* Without a poller Python would never see the queue: let C finish it. */
+	SPDK_ERRLOG("%s: cannot poll for Python; handling its queued I/O in C\n",
+		    py_ch->node->bdev.name);
+	while ((io_ctx = TAILQ_FIRST(&py_ch->completed)) != NULL) {
+		TAILQ_REMOVE(&py_ch->completed, io_ctx, link);
+		spdk_py_io_complete(spdk_bdev_io_from_ctx(io_ctx), io_ctx->status);
+	}
+	while ((io_ctx = TAILQ_FIRST(&py_ch->submitted)) != NULL) {
+		TAILQ_REMOVE(&py_ch->submitted, io_ctx, link);
+		io_ctx->via_python = false;
+		io_ctx->state = SPDK_PY_IO_OWNED;
+		spdk_py_forward(spdk_bdev_io_from_ctx(io_ctx));
+	}
 }

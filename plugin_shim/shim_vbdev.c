@@ -133,25 +133,34 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 	struct spdk_py_vbdev *node = io_device;
 
 	py_ch->node = node;
+	py_ch->thread = spdk_get_thread();
 	TAILQ_INIT(&py_ch->submitted);
 	TAILQ_INIT(&py_ch->completed);
 	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);
-	if (py_ch->base_ch == NULL) {
-		return -ENOMEM;
+	return py_ch->base_ch ? 0 : -ENOMEM;
+}
+
+static void
+shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
+{
+	int t;
+
+	for (t = 0; t < SPDK_PY_NUM_IO_TYPES; t++) {
+		sum->by_type[t].ios += part->by_type[t].ios;
+		sum->by_type[t].blocks += part->by_type[t].blocks;
+		sum->by_type[t].errors += part->by_type[t].errors;
+		sum->by_type[t].latency_ticks += part->by_type[t].latency_ticks;
 	}
-	py_ch->poller = spdk_poller_register(spdk_py_channel_poll, py_ch, 0);
-	if (py_ch->poller == NULL) {
-		spdk_put_io_channel(py_ch->base_ch);
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 static void
 shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 {
 	struct spdk_py_channel *py_ch = ctx_buf;
+	struct spdk_py_vbdev *node = io_device;
 
+	/* A channel's counts outlive it (the app thread reads them with the others'). */
+	shim_stats_add(&node->retired, &py_ch->stats);
 	spdk_poller_unregister(&py_ch->poller);
 	spdk_put_io_channel(py_ch->base_ch);
 }
@@ -179,4 +188,46 @@ void
 spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 {
 	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
+}
+
+struct shim_stats_ctx {
+	struct spdk_py_stats	*out;
+	void			*cb_arg;
+};
+
+static void
+shim_stats_channel(struct spdk_io_channel_iter *i)
+{
+	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+
+	shim_stats_add(ctx->out, &py_ch->stats);
+	spdk_for_each_channel_continue(i, 0);
+}
+
+static void
+shim_stats_done(struct spdk_io_channel_iter *i, int status)
+{
+	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+
+	spdk_py_done(ctx->cb_arg, status);
+	free(ctx);
+}
+
+/* Sum the counters of every channel (each read on its own thread) into out;
+ * spdk_py_done(cb_arg, rc) runs when out is complete.
+ */
+int
+spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out, void *cb_arg)
+{
+	struct shim_stats_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (ctx == NULL) {
+		return -ENOMEM;
+	}
+	ctx->out = out;
+	ctx->cb_arg = cb_arg;
+	*out = node->retired;
+	spdk_for_each_channel(node, shim_stats_channel, ctx, shim_stats_done);
+	return 0;
 }

@@ -15,8 +15,14 @@
 #include "spdk/jsonrpc.h"
 #include "spdk/thread.h"
 
-/* Dispatch modes of a vbdev. */
-#define SPDK_PY_MODE_PYTHON	0
+/* Dispatch modes of a vbdev. Each I/O takes the mode current when it is
+ * submitted and keeps it to its completion, so a mode switch needs no quiesce.
+ */
+#define SPDK_PY_MODE_PYTHON	0	/* Python sees every I/O */
+#define SPDK_PY_MODE_HYBRID	1	/* C forwards; Python sees the routed ones */
+
+/* Room for the I/O types of every SPDK release, in per-type counters. */
+#define SPDK_PY_NUM_IO_TYPES	32
 
 /* Optional Python hooks a vbdev object may define; C skips the call otherwise. */
 #define SPDK_PY_HOOK_COMPLETE	0x1
@@ -30,7 +36,22 @@
 /* Most I/Os one Python call sees. */
 #define SPDK_PY_BATCH		128
 
-/* One virtual bdev. The Python object behind it is reached through py. */
+/* Per-I/O-type counters of completed I/Os. */
+struct spdk_py_io_stat {
+	uint64_t	ios;
+	uint64_t	blocks;
+	uint64_t	errors;
+	uint64_t	latency_ticks;	/* submit to completion, summed */
+};
+
+struct spdk_py_stats {
+	struct spdk_py_io_stat	by_type[SPDK_PY_NUM_IO_TYPES];
+};
+
+/* One virtual bdev. The Python object behind it is reached through py.
+ * Python writes mode and the routing policy on the app thread; reactors read
+ * them once per I/O.
+ */
 struct spdk_py_vbdev {
 	struct spdk_bdev	bdev;		/* the vbdev itself; first, for CONTAINEROF */
 	struct spdk_bdev	*base_bdev;	/* the bdev we attach to */
@@ -39,14 +60,21 @@ struct spdk_py_vbdev {
 	void			*py;		/* ffi handle of the Python vbdev object */
 	int			mode;		/* SPDK_PY_MODE_* */
 	uint32_t		hooks;		/* SPDK_PY_HOOK_* the Python object defines */
+	uint32_t		route_types;	/* hybrid: bit (1 << type) sends a type to Python */
+	uint64_t		route_lba_start; /* hybrid: and I/Os touching [start, end) */
+	uint64_t		route_lba_end;
+	bool			count_stats;	/* keep the per-type counters */
+	struct spdk_py_stats	retired;	/* counters of channels already destroyed */
 };
 
 /* Per-I/O context in bdev_io->driver_ctx. */
 struct spdk_py_io {
 	uint8_t				test;	/* the reference's marker, checked on completion */
 	uint8_t				state;	/* SPDK_PY_IO_* */
+	bool				via_python; /* its mode stamp: Python's path or C's */
 	int				status;	/* completion status, while queued for Python */
 	struct spdk_io_channel		*ch;	/* our channel, for resubmission */
+	struct spdk_py_channel		*py_ch;	/* its context */
 	struct spdk_bdev_io_wait_entry	bdev_io_wait;
 	TAILQ_ENTRY(spdk_py_io)		link;	/* in a channel's queue */
 };
@@ -57,9 +85,11 @@ struct spdk_py_io {
 struct spdk_py_channel {
 	struct spdk_io_channel		*base_ch;	/* the base bdev's channel, same thread */
 	struct spdk_py_vbdev		*node;
-	struct spdk_poller		*poller;
+	struct spdk_thread		*thread;
+	struct spdk_poller		*poller;	/* only while Python has work here */
 	TAILQ_HEAD(, spdk_py_io)	submitted;	/* for Python's submit_batch */
 	TAILQ_HEAD(, spdk_py_io)	completed;	/* for Python's complete_batch */
+	struct spdk_py_stats		stats;		/* this thread's share */
 	struct spdk_bdev_io		*batch_ios[SPDK_PY_BATCH];
 	int				batch_types[SPDK_PY_BATCH];
 	int				batch_status[SPDK_PY_BATCH];
@@ -96,8 +126,11 @@ int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+void spdk_py_forward(struct spdk_bdev_io *bdev_io);
+int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
+				void *cb_arg);
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
-int spdk_py_channel_poll(void *arg);
+void spdk_py_channel_wake(struct spdk_py_channel *py_ch);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
@@ -120,6 +153,7 @@ bool spdk_py_io_type_supported(void *py, int type);
 int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
 void spdk_py_base_event(int type, struct spdk_bdev *bdev);
 void spdk_py_vbdev_released(void *py);
+void spdk_py_done(void *cb_arg, int rc);
 int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
 		     const char *params, size_t len);
 

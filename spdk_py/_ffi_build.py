@@ -23,6 +23,7 @@ CDEFS_DIR = pathlib.Path(__file__).resolve().parent.parent / "cdefs"
 CDEFS = [
     "stdinc.h",
     "log.h",
+    "env.h",
     "thread.h",
     "json.h",
     "jsonrpc.h",
@@ -35,6 +36,7 @@ CDEFS = [
 # Headers the generated C file includes, so that API mode checks every declaration.
 INCLUDES = """
 #include "spdk_py_shim.h"
+#include "spdk/env.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
 

@@ -151,8 +151,8 @@ def install(ffi, lib):
         return 0
 
     @ffi.def_extern()
-    def spdk_py_unregister_done(key, rc):
+    def spdk_py_done(key, rc):
         try:
-            vbdev.unregister_done(int(ffi.cast("uintptr_t", key)), rc)
+            vbdev.finished(int(ffi.cast("uintptr_t", key)), rc)
         except Exception:
-            _control_exception("unregister callback")
+            _control_exception("completion callback")

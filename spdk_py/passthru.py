@@ -15,21 +15,45 @@ from spdk_py.io_errors import io_exception
 from spdk_py.jsonrpc import RpcError, rpc_method
 from spdk_py.vbdev import Vbdev, unregister
 
-MODES = ("python",)
+MODES = ("python", "hybrid")
 INFO_KEY = "python_passthru"
 
 
+class Policy:
+    """Which I/Os a hybrid vbdev sends to Python: these types, and any I/O
+    touching blocks [lba_start, lba_end). The rest stay in C."""
+
+    def __init__(self, io_types=(), lba_start=0, lba_end=0):
+        unknown = [t for t in io_types if t.upper() not in IoType.__members__]
+        if unknown:
+            raise ValueError("unknown I/O type(s): %s" % ", ".join(unknown))
+        if lba_end and lba_end <= lba_start:
+            raise ValueError("lba_end must be above lba_start")
+        self.io_types = sorted({t.lower() for t in io_types})
+        self.lba_start = lba_start
+        self.lba_end = lba_end
+
+    def type_mask(self):
+        return sum(1 << IoType[t.upper()] for t in self.io_types)
+
+    def to_json(self):
+        return {"io_types": self.io_types, "lba_start": self.lba_start, "lba_end": self.lba_end}
+
+
 class BdevName:
-    """A (vbdev, base bdev) association, kept even while the base is absent.
+    """A (vbdev, base bdev) association, kept even while the base is absent,
+    with the mode and policy the vbdev gets when it is created.
 
     factory makes the vbdev object (PassthruVbdev or a subclass a plugin passes).
     """
 
-    def __init__(self, vbdev_name, bdev_name, mode, factory):
+    def __init__(self, vbdev_name, bdev_name, mode, factory, policy=None, stats=True):
         self.vbdev_name = vbdev_name
         self.bdev_name = bdev_name
         self.mode = mode
         self.factory = factory
+        self.policy = policy or Policy()
+        self.stats = stats
 
 
 # g_bdev_names and g_pt_nodes of the reference.
@@ -45,6 +69,7 @@ class PassthruVbdev(Vbdev):
     def __init__(self, name, mode):
         super().__init__(name)
         self.mode = mode
+        self.policy = Policy()
         lib = binding.lib
         # The I/O types this module forwards, with the base call for each.
         # READ first gets a buffer it owns (pt_read_get_buf_cb, run in C).
@@ -67,6 +92,22 @@ class PassthruVbdev(Vbdev):
         self._writev = lib.spdk_py_base_writev
         self._writev_md = lib.spdk_py_base_writev_with_md
 
+    # The mode lives in C, where each I/O reads it when it is submitted.
+    @property
+    def mode(self):
+        return MODES[self.node.mode]
+
+    @mode.setter
+    def mode(self, mode):
+        self.node.mode = MODES.index(mode)
+
+    def apply_policy(self, policy):
+        node = self.node
+        node.route_types = 0
+        node.route_lba_start, node.route_lba_end = policy.lba_start, policy.lba_end
+        node.route_types = policy.type_mask()
+        self.policy = policy
+
     @property
     def base_name(self):
         return binding.ffi.string(binding.lib.spdk_bdev_get_name(self.node.base_bdev)).decode()
@@ -84,8 +125,10 @@ class PassthruVbdev(Vbdev):
     def _submit_batch_fast(self, ch, ios, types, n):
         forward_by_type = self._forward_by_type
         known = len(forward_by_type)
+        seen = self.python_ios
         for i in range(n):
             io_type = types[i]
+            seen[io_type] += 1
             forward = forward_by_type[io_type] if io_type < known else None
             try:
                 if forward is None:
@@ -121,7 +164,8 @@ class PassthruVbdev(Vbdev):
 
     # vbdev_passthru_dump_info_json
     def dump_info(self):
-        return INFO_KEY, {"name": self.name, "base_bdev_name": self.base_name, "mode": self.mode}
+        return INFO_KEY, {"name": self.name, "base_bdev_name": self.base_name, "mode": self.mode,
+                          "policy": self.policy.to_json()}
 
     # vbdev_passthru_destruct: the exact sequence of steps matters.
     def destruct(self):
@@ -137,16 +181,17 @@ class PassthruVbdev(Vbdev):
 
 
     def config_params(self):
-        return {"base_bdev_name": self.base_name, "name": self.name, "mode": self.mode}
+        return {"base_bdev_name": self.base_name, "name": self.name, "mode": self.mode,
+                "policy": self.policy.to_json(), "stats": bool(self.node.count_stats)}
 
 
 # vbdev_passthru_insert_name
-def insert_name(bdev_name, vbdev_name, mode, factory):
+def insert_name(bdev_name, vbdev_name, mode, factory, policy=None, stats=True):
     for name in bdev_names:
         if name.vbdev_name == vbdev_name:
             log.error("passthru bdev %s already exists" % vbdev_name)
             return -errno.EEXIST
-    bdev_names.append(BdevName(vbdev_name, bdev_name, mode, factory))
+    bdev_names.append(BdevName(vbdev_name, bdev_name, mode, factory, policy, stats))
     return 0
 
 
@@ -172,6 +217,8 @@ def register(bdev_name):
             rc = -errno.ENOMEM
             break
         node = pt_node.node
+        pt_node.apply_policy(name.policy)
+        node.count_stats = name.stats
 
         # The base bdev that we're attaching to.
         rc = lib.spdk_py_vbdev_open_base(node, bdev_name.encode())
@@ -222,8 +269,9 @@ def _undo_register(pt_node, release_claim):
 
 
 # bdev_passthru_external_create_disk
-def create_disk(bdev_name, vbdev_name, mode="python", factory=PassthruVbdev):
-    rc = insert_name(bdev_name, vbdev_name, mode, factory)
+def create_disk(bdev_name, vbdev_name, mode="python", factory=PassthruVbdev, policy=None,
+                stats=True):
+    rc = insert_name(bdev_name, vbdev_name, mode, factory, policy, stats)
     if rc:
         return rc
     rc = register(bdev_name)
@@ -238,12 +286,18 @@ def create_disk(bdev_name, vbdev_name, mode="python", factory=PassthruVbdev):
     return rc
 
 
-def _remove_name(vbdev_name):
+def find_name(vbdev_name):
     for name in bdev_names:
         if name.vbdev_name == vbdev_name:
-            bdev_names.remove(name)
-            return True
-    return False
+            return name
+    return None
+
+
+def _remove_name(vbdev_name):
+    name = find_name(vbdev_name)
+    if name is not None:
+        bdev_names.remove(name)
+    return name is not None
 
 
 def find_node(vbdev_name):
@@ -297,17 +351,49 @@ def fini():
 def create_from_rpc(params, factory=PassthruVbdev):
     """The create RPCs' body, for this module's and for plugins' subclasses."""
     mode = params.get("mode", "python")
-    if mode not in MODES:
-        raise RpcError(jsonrpc.INVALID_PARAMS, "unknown mode %r: must be one of %s"
-                       % (mode, ", ".join(MODES)))
+    _check_mode(mode)
     for key in ("name", "base_bdev_name"):
         if not params[key]:
             raise RpcError(jsonrpc.INVALID_PARAMS, "%s must not be empty" % key)
-    rc = create_disk(params["base_bdev_name"], params["name"], mode, factory)
+    policy = _decode_policy(params.get("policy", {}))
+    rc = create_disk(params["base_bdev_name"], params["name"], mode, factory, policy,
+                     params.get("stats", True))
     if rc:
         raise RpcError.from_errno(rc, "could not create passthru bdev %s on %s"
                                   % (params["name"], params["base_bdev_name"]))
     return params["name"]
+
+
+def _check_mode(mode):
+    if mode not in MODES:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "unknown mode %r: must be one of %s"
+                       % (mode, ", ".join(MODES)))
+
+
+def _decode_policy(params):
+    if not isinstance(params, dict):
+        raise RpcError(jsonrpc.INVALID_PARAMS, "policy must be an object")
+    extra = set(params) - {"io_types", "lba_start", "lba_end"}
+    if extra:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "unknown policy field(s): %s (accepted: "
+                       "io_types, lba_start, lba_end)" % ", ".join(sorted(extra)))
+    io_types = params.get("io_types", [])
+    lba = [params.get("lba_start", 0), params.get("lba_end", 0)]
+    if not (isinstance(io_types, list) and all(isinstance(t, str) for t in io_types)):
+        raise RpcError(jsonrpc.INVALID_PARAMS, "policy.io_types must be an array of strings")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in lba):
+        raise RpcError(jsonrpc.INVALID_PARAMS, "policy.lba_start/lba_end must be integers >= 0")
+    try:
+        return Policy(io_types, *lba)
+    except ValueError as exc:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "policy: %s" % exc) from None
+
+
+def _existing(name):
+    pt_node = find_node(name)
+    if pt_node is None:
+        raise RpcError.from_errno(-errno.ENODEV, "no python passthru bdev named %s" % name)
+    return pt_node
 
 
 def delete_from_rpc(request, params):
@@ -340,10 +426,15 @@ def rpc_delete_ext_passthru_bdev(request, params):
     delete_from_rpc(request, params)
 
 
-@rpc_method("bdev_python_passthru_create", params=_CREATE_PARAMS, optional={"mode": str},
-            short=_SHORT)
+@rpc_method("bdev_python_passthru_create", params=_CREATE_PARAMS,
+            optional={"mode": str, "policy": dict, "stats": bool}, short=_SHORT)
 def rpc_bdev_python_passthru_create(params):
-    """Create a Python passthru bdev on a base bdev; mode: python."""
+    """Create a Python passthru bdev on a base bdev; mode: python (default) or hybrid.
+
+    policy (hybrid): {"io_types": [...], "lba_start": N, "lba_end": M} names the I/Os
+    that go to Python; the rest are forwarded in C. stats: false turns the
+    per-I/O-type counters off (they are on by default).
+    """
     return create_from_rpc(params)
 
 
@@ -352,3 +443,49 @@ def rpc_bdev_python_passthru_create(params):
 def rpc_bdev_python_passthru_delete(request, params):
     """Delete a Python passthru bdev."""
     delete_from_rpc(request, params)
+
+
+@rpc_method("bdev_python_passthru_set_mode", params={"name": str, "mode": str}, short=_SHORT)
+def rpc_bdev_python_passthru_set_mode(params):
+    """Switch a Python passthru bdev between python and hybrid, live.
+
+    Each I/O keeps the path it was submitted on, so nothing needs to stop.
+    """
+    _check_mode(params["mode"])
+    pt_node = _existing(params["name"])
+    pt_node.mode = params["mode"]
+    find_name(params["name"]).mode = params["mode"]
+    return True
+
+
+@rpc_method("bdev_python_passthru_set_policy", params={"name": str},
+            optional={"io_types": list, "lba_start": int, "lba_end": int}, short=_SHORT)
+def rpc_bdev_python_passthru_set_policy(params):
+    """Choose the I/Os a hybrid Python passthru bdev sends to Python (types, block range)."""
+    name = params.pop("name")
+    policy = _decode_policy(params)
+    _existing(name).apply_policy(policy)
+    find_name(name).policy = policy
+    return True
+
+
+@rpc_method("bdev_python_passthru_get_stats", params={"name": str}, deferred=True,
+            short=_SHORT)
+def rpc_bdev_python_passthru_get_stats(request, params):
+    """Per-I/O-type counters of a Python passthru bdev, summed over its channels."""
+    pt_node = _existing(params["name"])
+    tick_rate = binding.lib.spdk_get_ticks_hz()
+
+    def collected(rc, stats):
+        if rc:
+            request.error(-abs(rc), RpcError.from_errno(rc, "collecting stats").message)
+            return
+        for type_name, stat in stats.items():
+            stat["avg_latency_us"] = stat["latency_ticks"] * 1e6 / tick_rate / stat["ios"]
+        for io_type, seen in enumerate(pt_node.python_ios):
+            if seen:
+                stats.setdefault(IoType(io_type).name.lower(), {})["python_ios"] = seen
+        request.result({"name": pt_node.name, "mode": pt_node.mode,
+                        "policy": pt_node.policy.to_json(), "tick_rate": tick_rate,
+                        "io_types": stats})
+    pt_node.collect_stats(collected)

@@ -8,7 +8,7 @@ only when the io_device is unregistered (`released`), never before.
 import errno
 import itertools
 
-from spdk_py.bdev import IoStatus
+from spdk_py.bdev import IoStatus, IoType
 from spdk_py.binding import binding
 from spdk_py.io_errors import io_exception
 
@@ -17,8 +17,8 @@ FAILED = int(IoStatus.FAILED)
 # Every Vbdev whose C side may still call into it; tests read its size.
 live = set()
 
-# Callbacks waiting for spdk_bdev_unregister to finish, by the key C hands back.
-_unregister_waiters = {}
+# Callbacks waiting for C to finish something (spdk_py_done), by the key C hands back.
+_waiters = {}
 _keys = itertools.count(1)
 
 
@@ -31,11 +31,13 @@ class Vbdev:
         ffi, lib = binding.require()
         self.name = name
         self.exceptions = 0  # raised by this vbdev's per-I/O hooks
+        self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES  # I/Os Python saw, by type
         self._handle = ffi.new_handle(self)
         self.node = lib.spdk_py_vbdev_alloc(name.encode(), self.product_name.encode(),
                                             self._handle)
         if self.node == ffi.NULL:
             raise MemoryError("could not allocate vbdev %s" % name)
+        self.node.count_stats = True
         if type(self).complete_io is not Vbdev.complete_io:
             self.node.hooks |= lib.SPDK_PY_HOOK_COMPLETE
         live.add(self)
@@ -63,7 +65,9 @@ class Vbdev:
     # defaults call the per-I/O hooks, and an exception fails only its I/O.
     def submit_batch(self, ch, ios, types, n):
         submit = self.submit_request
+        seen = self.python_ios
         for i in range(n):
+            seen[types[i]] += 1
             try:
                 submit(ch, ios[i], types[i])
             except Exception as exc:
@@ -88,6 +92,26 @@ class Vbdev:
     def destruct(self):
         return 0
 
+    def collect_stats(self, done):
+        """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks}, summed
+        over every channel; names from IoType, types with no I/O left out."""
+        ffi, lib = binding.require()
+        out = ffi.new("struct spdk_py_stats *")
+
+        def collected(rc):
+            stats = {}
+            for t in IoType:
+                s = out.by_type[t]
+                if s.ios:
+                    stats[t.name.lower()] = {"ios": s.ios, "blocks": s.blocks,
+                                             "errors": s.errors,
+                                             "latency_ticks": s.latency_ticks}
+            done(rc, stats)
+        cb_arg = waiter(collected)
+        rc = lib.spdk_py_vbdev_collect_stats(self.node, out, cb_arg)
+        if rc:
+            finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
+
     def released(self):
         """The C side is gone: nothing will call into this object again."""
         live.discard(self)
@@ -99,16 +123,21 @@ class Vbdev:
         live.discard(self)
 
 
-def unregister(bdev, done):
-    """spdk_bdev_unregister(bdev); done(rc) runs when the bdev layer finishes."""
-    ffi, lib = binding.require()
+def waiter(done):
+    """A cb_arg for C that makes spdk_py_done(cb_arg, rc) call done(rc), once."""
     key = next(_keys)
-    _unregister_waiters[key] = done
-    lib.spdk_bdev_unregister(bdev, lib.spdk_py_unregister_done, ffi.cast("void *", key))
+    _waiters[key] = done
+    return binding.ffi.cast("void *", key)
 
 
-def unregister_done(key, rc):
-    done = _unregister_waiters.pop(key, None)
+def finished(key, rc):
+    done = _waiters.pop(key, None)
     if done is not None:
         done(rc)
+
+
+def unregister(bdev, done):
+    """spdk_bdev_unregister(bdev); done(rc) runs when the bdev layer finishes."""
+    lib = binding.lib
+    lib.spdk_bdev_unregister(bdev, lib.spdk_py_done, waiter(done))
 

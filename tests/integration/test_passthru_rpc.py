@@ -37,7 +37,8 @@ def test_create_and_delete(py_tgt, create, delete):
     pt = get_bdev(py_tgt, "PT0")
     base = get_bdev(py_tgt, "Malloc0")
     assert pt["driver_specific"]["python_passthru"] == {
-        "name": "PT0", "base_bdev_name": "Malloc0", "mode": "python"}
+        "name": "PT0", "base_bdev_name": "Malloc0", "mode": "python",
+        "policy": {"io_types": [], "lba_start": 0, "lba_end": 0}}
     assert pt["product_name"] == "passthru"
     assert (pt["block_size"], pt["num_blocks"]) == (base["block_size"], base["num_blocks"])
     assert base["claimed"] is True

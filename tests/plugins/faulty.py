@@ -51,7 +51,8 @@ class CountingVbdev(passthru.PassthruVbdev):
 
 
 @rpc_method("bdev_faulty_create", params={"base_bdev_name": str, "name": str},
-            optional={"submit_every": int, "complete_every": int, "mode": str})
+            optional={"submit_every": int, "complete_every": int, "mode": str, "policy": dict,
+                      "stats": bool})
 def bdev_faulty_create(params):
     """Create a passthru that raises in submit every Nth and in completion every Mth I/O."""
     submit_every = params.pop("submit_every", 0)
