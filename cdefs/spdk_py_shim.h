@@ -9,6 +9,7 @@ struct spdk_py_io_stat {
 	uint64_t blocks;
 	uint64_t errors;
 	uint64_t latency_ticks;
+	uint64_t latency_samples;
 };
 
 struct spdk_py_stats {

@@ -44,8 +44,41 @@ shim_io_base_ch(struct spdk_bdev_io *bdev_io)
 	return shim_io_channel(bdev_io)->base_ch;
 }
 
+/* Every completion of ours goes through here: count it, then complete it. */
+static inline __attribute__((always_inline)) void
+shim_io_done(struct spdk_bdev_io *bdev_io, int status)
+{
+	struct spdk_py_channel *py_ch = shim_io_channel(bdev_io);
+	struct spdk_py_io_stat *stat;
+	uint64_t now;
+
+	if (py_ch->node->count_stats && spdk_likely(bdev_io->type < SPDK_PY_NUM_IO_TYPES)) {
+		stat = &py_ch->stats.by_type[bdev_io->type];
+		if (stat->ios % SPDK_PY_LATENCY_SAMPLE == 0) {
+			/* The bdev layer stamped submit_tsc; the thread's last poll
+			 * time saves a clock read.
+			 */
+			now = spdk_thread_get_last_tsc(py_ch->thread);
+			stat->latency_ticks += now > bdev_io->internal.submit_tsc ?
+					       now - bdev_io->internal.submit_tsc : 0;
+			stat->latency_samples++;
+		}
+		stat->ios++;
+		stat->blocks += bdev_io->u.bdev.num_blocks;
+		stat->errors += status != SPDK_BDEV_IO_STATUS_SUCCESS;
+	}
+	shim_io_ctx(bdev_io)->state = SPDK_PY_IO_DONE;
+	spdk_bdev_io_complete(bdev_io, status);
+}
+
+void
+spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
+{
+	shim_io_done(bdev_io, status);
+}
+
 /* Complete the original I/O once; a Python completion hook sees it first. */
-static void
+static inline __attribute__((always_inline)) void
 shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 {
 	struct spdk_py_vbdev *node = shim_io_node(orig_io);
@@ -284,37 +317,12 @@ spdk_py_io_queue(struct spdk_bdev_io *bdev_io)
 	return rc;
 }
 
-/* Every completion of ours goes through here: count it, then complete it. */
-void
-spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
-{
-	struct spdk_py_channel *py_ch = shim_io_channel(bdev_io);
-	struct spdk_py_io_stat *stat;
-	uint64_t now;
-
-	if (py_ch->node->count_stats && spdk_likely(bdev_io->type < SPDK_PY_NUM_IO_TYPES)) {
-		stat = &py_ch->stats.by_type[bdev_io->type];
-		/* The bdev layer stamped submit_tsc; the thread's last poll time
-		 * saves a timestamp read per I/O.
-		 */
-		now = spdk_thread_get_last_tsc(py_ch->thread);
-		stat->ios++;
-		stat->blocks += bdev_io->u.bdev.num_blocks;
-		stat->errors += status != SPDK_BDEV_IO_STATUS_SUCCESS;
-		stat->latency_ticks += now > bdev_io->internal.submit_tsc ?
-				       now - bdev_io->internal.submit_tsc : 0;
-	}
-	shim_io_ctx(bdev_io)->state = SPDK_PY_IO_DONE;
-	spdk_bdev_io_complete(bdev_io, status);
-}
-
 /* vbdev_passthru_submit_request of the reference, all in C: hybrid mode's path. */
-void
-spdk_py_forward(struct spdk_bdev_io *bdev_io)
+static inline __attribute__((always_inline)) void
+shim_forward(struct spdk_bdev_io *bdev_io)
 {
 	int rc;
 
-	shim_io_ctx(bdev_io)->test = 0x5a;
 	switch (bdev_io->type) {
 	case SPDK_BDEV_IO_TYPE_READ:
 		rc = spdk_py_base_read(bdev_io);
@@ -356,6 +364,12 @@ spdk_py_forward(struct spdk_bdev_io *bdev_io)
 	}
 }
 
+void
+spdk_py_forward(struct spdk_bdev_io *bdev_io)
+{
+	shim_forward(bdev_io);
+}
+
 /* Does the hybrid policy send this I/O to Python? */
 static inline bool
 shim_routed_to_python(const struct spdk_py_vbdev *node, const struct spdk_bdev_io *bdev_io)
@@ -384,8 +398,8 @@ spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 	io_ctx->py_ch = spdk_io_channel_get_ctx(ch);
 	io_ctx->via_python = mode == SPDK_PY_MODE_PYTHON || shim_routed_to_python(node, bdev_io);
 	if (!io_ctx->via_python) {
-		io_ctx->state = SPDK_PY_IO_OWNED;
-		spdk_py_forward(bdev_io);
+		/* C's own path: nothing reads its state, so it is not kept. */
+		shim_forward(bdev_io);
 		return;
 	}
 	io_ctx->state = SPDK_PY_IO_QUEUED;

@@ -36,12 +36,18 @@
 /* Most I/Os one Python call sees. */
 #define SPDK_PY_BATCH		128
 
+/* Latency is sampled on one I/O in this many: reading the clock is the
+ * costliest part of counting.
+ */
+#define SPDK_PY_LATENCY_SAMPLE	16
+
 /* Per-I/O-type counters of completed I/Os. */
 struct spdk_py_io_stat {
 	uint64_t	ios;
 	uint64_t	blocks;
 	uint64_t	errors;
-	uint64_t	latency_ticks;	/* submit to completion, summed */
+	uint64_t	latency_ticks;	/* submit to completion, summed over the samples */
+	uint64_t	latency_samples;
 };
 
 struct spdk_py_stats {

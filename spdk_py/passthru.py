@@ -480,8 +480,9 @@ def rpc_bdev_python_passthru_get_stats(request, params):
         if rc:
             request.error(-abs(rc), RpcError.from_errno(rc, "collecting stats").message)
             return
-        for type_name, stat in stats.items():
-            stat["avg_latency_us"] = stat["latency_ticks"] * 1e6 / tick_rate / stat["ios"]
+        for stat in stats.values():
+            stat["avg_latency_us"] = (stat["latency_ticks"] * 1e6 / tick_rate
+                                      / max(stat["latency_samples"], 1))
         for io_type, seen in enumerate(pt_node.python_ios):
             if seen:
                 stats.setdefault(IoType(io_type).name.lower(), {})["python_ios"] = seen

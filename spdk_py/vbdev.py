@@ -93,8 +93,9 @@ class Vbdev:
         return 0
 
     def collect_stats(self, done):
-        """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks}, summed
-        over every channel; names from IoType, types with no I/O left out."""
+        """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks,
+        latency_samples} (latency is sampled), summed over every channel; names
+        from IoType, types with no I/O left out."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_stats *")
 
@@ -105,7 +106,8 @@ class Vbdev:
                 if s.ios:
                     stats[t.name.lower()] = {"ios": s.ios, "blocks": s.blocks,
                                              "errors": s.errors,
-                                             "latency_ticks": s.latency_ticks}
+                                             "latency_ticks": s.latency_ticks,
+                                             "latency_samples": s.latency_samples}
             done(rc, stats)
         cb_arg = waiter(collected)
         rc = lib.spdk_py_vbdev_collect_stats(self.node, out, cb_arg)
