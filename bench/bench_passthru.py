@@ -38,6 +38,10 @@ def bdev_config(kind, mode=None, stats=True, cache_size=1024):
     if kind == "c_passthru":
         config.append({"method": "bdev_passthru_create",
                        "params": {"base_bdev_name": "Null0", "name": "PT0"}})
+    elif kind == "python_completion":
+        # A passthru whose completion hook counts statuses: Python on both paths.
+        config.append({"method": "bdev_counting_create",
+                       "params": {"base_bdev_name": "Null0", "name": "PT0", "mode": mode}})
     elif kind == "python":
         config.append({"method": "bdev_python_passthru_create",
                        "params": {"base_bdev_name": "Null0", "name": "PT0", "mode": mode,
@@ -49,6 +53,9 @@ def configurations(modes):
     yield "raw_null", bdev_config("raw")
     yield "c_passthru", bdev_config("c_passthru")
     for mode in modes:
+        if mode == "python_completion":
+            yield mode, bdev_config(mode, "python")
+            continue
         # "<mode>_nostats": the same with the per-I/O-type counters off, to price them.
         base_mode, _, nostats = mode.partition("_")
         yield "python_" + mode, bdev_config("python", base_mode, stats=not nostats)
@@ -77,14 +84,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--modes", default="python,hybrid,hybrid_nostats",
-                        help="Python passthru modes to run (<mode>_nostats: counters off)")
+    parser.add_argument("--modes", default="python,python_completion,hybrid,hybrid_nostats",
+                        help="Python passthru modes to run (<mode>_nostats: counters off; "
+                             "python_completion: python mode with a completion hook)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     args = parser.parse_args(argv)
 
     install = spdk.locate()
     hugepages.ensure()
-    env = tgt.app_env(install, shim.build(install, quiet=True), base={})
+    # tests.plugins.faulty has the passthru with a completion hook (bdev_counting_create).
+    env = tgt.app_env(install, shim.build(install, quiet=True),
+                      "spdk_py.passthru,tests.plugins.faulty", base={})
     modes = [m for m in args.modes.split(",") if m]
     scenarios = [s for s in args.scenarios.split(",") if s]
 
