@@ -10,6 +10,7 @@ struct spdk_py_io_stat {
 	uint64_t errors;
 	uint64_t latency_ticks;
 	uint64_t latency_samples;
+	uint64_t nomem_queued;
 };
 
 struct spdk_py_stats {

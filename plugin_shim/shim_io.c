@@ -187,35 +187,19 @@ spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io)
 			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
 }
 
-int
-spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io)
-{
-	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
+/* WRITE_ZEROES, UNMAP and FLUSH forward the same way: a range of blocks. */
+#define SHIM_BASE_RANGE_OP(name, spdk_fn) \
+	int \
+	spdk_py_base_##name(struct spdk_bdev_io *bdev_io) \
+	{ \
+		return shim_forwarded(bdev_io, spdk_fn(shim_io_node(bdev_io)->base_desc, \
+				      shim_io_base_ch(bdev_io), bdev_io->u.bdev.offset_blocks, \
+				      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io)); \
+	}
 
-	return shim_forwarded(bdev_io, spdk_bdev_write_zeroes_blocks(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.offset_blocks,
-			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
-}
-
-int
-spdk_py_base_unmap(struct spdk_bdev_io *bdev_io)
-{
-	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
-
-	return shim_forwarded(bdev_io, spdk_bdev_unmap_blocks(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.offset_blocks,
-			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
-}
-
-int
-spdk_py_base_flush(struct spdk_bdev_io *bdev_io)
-{
-	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
-
-	return shim_forwarded(bdev_io, spdk_bdev_flush_blocks(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.offset_blocks,
-			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
-}
+SHIM_BASE_RANGE_OP(write_zeroes, spdk_bdev_write_zeroes_blocks)
+SHIM_BASE_RANGE_OP(unmap, spdk_bdev_unmap_blocks)
+SHIM_BASE_RANGE_OP(flush, spdk_bdev_flush_blocks)
 
 int
 spdk_py_base_reset(struct spdk_bdev_io *bdev_io)
@@ -244,6 +228,22 @@ spdk_py_base_abort(struct spdk_bdev_io *bdev_io)
 			      bdev_io->u.abort.bio_to_abort, shim_base_io_done, bdev_io));
 }
 
+/* The tail of the reference's submit: -ENOMEM waits for a spare bdev_io on
+ * the base (vbdev_passthru_queue_io), any other error fails the I/O.
+ */
+static void
+shim_submit_failed(struct spdk_bdev_io *bdev_io, int rc)
+{
+	if (rc == -ENOMEM) {
+		SPDK_ERRLOG("No memory, start to queue io for passthru.\n");
+		rc = spdk_py_io_queue(bdev_io);
+	}
+	if (rc != 0) {
+		SPDK_ERRLOG("ERROR on bdev_io submission!\n");
+		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+	}
+}
+
 /* pt_read_get_buf_cb of the reference, in C: entering Python a second time
  * for every read would cost as much as the first.
  */
@@ -269,13 +269,8 @@ shim_read_get_buf_cb(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io, b
 						    bdev_io->u.bdev.num_blocks, shim_base_io_done,
 						    bdev_io);
 	}
-	if (rc == -ENOMEM) {
-		SPDK_ERRLOG("No memory, start to queue io for passthru.\n");
-		rc = spdk_py_io_queue(bdev_io);
-	}
 	if (rc != 0) {
-		SPDK_ERRLOG("ERROR on bdev_io submission!\n");
-		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		shim_submit_failed(bdev_io, rc);
 	}
 }
 
@@ -313,6 +308,9 @@ spdk_py_io_queue(struct spdk_bdev_io *bdev_io)
 	rc = spdk_bdev_queue_io_wait(bdev_io->bdev, shim_io_base_ch(bdev_io), &io_ctx->bdev_io_wait);
 	if (rc == 0) {
 		io_ctx->state = SPDK_PY_IO_OWNED;
+		if (bdev_io->type < SPDK_PY_NUM_IO_TYPES) {
+			shim_io_channel(bdev_io)->stats.by_type[bdev_io->type].nomem_queued++;
+		}
 	}
 	return rc;
 }
@@ -354,13 +352,8 @@ shim_forward(struct spdk_bdev_io *bdev_io)
 		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 		return;
 	}
-	if (rc == -ENOMEM) {
-		SPDK_ERRLOG("No memory, start to queue io for passthru.\n");
-		rc = spdk_py_io_queue(bdev_io);
-	}
 	if (rc != 0) {
-		SPDK_ERRLOG("ERROR on bdev_io submission!\n");
-		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		shim_submit_failed(bdev_io, rc);
 	}
 }
 

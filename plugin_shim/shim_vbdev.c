@@ -151,6 +151,7 @@ shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 		sum->by_type[t].errors += part->by_type[t].errors;
 		sum->by_type[t].latency_ticks += part->by_type[t].latency_ticks;
 		sum->by_type[t].latency_samples += part->by_type[t].latency_samples;
+		sum->by_type[t].nomem_queued += part->by_type[t].nomem_queued;
 	}
 }
 

@@ -48,6 +48,7 @@ struct spdk_py_io_stat {
 	uint64_t	errors;
 	uint64_t	latency_ticks;	/* submit to completion, summed over the samples */
 	uint64_t	latency_samples;
+	uint64_t	nomem_queued;	/* times the base said -ENOMEM and the I/O waited */
 };
 
 struct spdk_py_stats {

@@ -353,15 +353,31 @@ def create_from_rpc(params, factory=PassthruVbdev):
     mode = params.get("mode", "python")
     _check_mode(mode)
     for key in ("name", "base_bdev_name"):
-        if not params[key]:
-            raise RpcError(jsonrpc.INVALID_PARAMS, "%s must not be empty" % key)
+        _check_bdev_name(key, params[key])
     policy = _decode_policy(params.get("policy", {}))
     rc = create_disk(params["base_bdev_name"], params["name"], mode, factory, policy,
                      params.get("stats", True))
     if rc:
-        raise RpcError.from_errno(rc, "could not create passthru bdev %s on %s"
-                                  % (params["name"], params["base_bdev_name"]))
+        detail = "could not create passthru bdev %s on %s" % (params["name"],
+                                                             params["base_bdev_name"])
+        if rc == -errno.EPERM:
+            detail += ": the base bdev is already claimed by another module"
+        raise RpcError.from_errno(rc, detail)
     return params["name"]
+
+
+NAME_MAX = 255
+
+
+def _check_bdev_name(key, value):
+    if not value:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s must not be empty" % key)
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > NAME_MAX:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is too long (%d bytes, at most %d)"
+                       % (key, size, NAME_MAX))
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s must not contain control characters" % key)
 
 
 def _check_mode(mode):

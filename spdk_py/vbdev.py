@@ -94,8 +94,8 @@ class Vbdev:
 
     def collect_stats(self, done):
         """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks,
-        latency_samples} (latency is sampled), summed over every channel; names
-        from IoType, types with no I/O left out."""
+        latency_samples, nomem_queued} (latency is sampled), summed over every
+        channel; names from IoType, types with no I/O left out."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_stats *")
 
@@ -103,11 +103,12 @@ class Vbdev:
             stats = {}
             for t in IoType:
                 s = out.by_type[t]
-                if s.ios:
+                if s.ios or s.nomem_queued:
                     stats[t.name.lower()] = {"ios": s.ios, "blocks": s.blocks,
                                              "errors": s.errors,
                                              "latency_ticks": s.latency_ticks,
-                                             "latency_samples": s.latency_samples}
+                                             "latency_samples": s.latency_samples,
+                                             "nomem_queued": s.nomem_queued}
             done(rc, stats)
         cb_arg = waiter(collected)
         rc = lib.spdk_py_vbdev_collect_stats(self.node, out, cb_arg)
@@ -130,6 +131,10 @@ def waiter(done):
     key = next(_keys)
     _waiters[key] = done
     return binding.ffi.cast("void *", key)
+
+
+def pending_waiters():
+    return list(_waiters)
 
 
 def finished(key, rc):

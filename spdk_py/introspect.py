@@ -1,0 +1,16 @@
+"""What the embedded host holds right now, for tests and for people chasing a leak."""
+
+import sys
+
+from spdk_py import vbdev
+from spdk_py.jsonrpc import rpc_method
+
+
+@rpc_method("spdk_py_get_objects")
+def spdk_py_get_objects(params):
+    """Counts of the Python objects the shim may still call into."""
+    from spdk_py import _host
+
+    return {"vbdevs": len(vbdev.live), "waiters": len(vbdev.pending_waiters()),
+            "plugins": [p.__name__ for p in _host.plugins],
+            "python": "%d.%d.%d" % sys.version_info[:3]}
