@@ -11,20 +11,13 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
-from spdk_py import hugepages, shim, spdk, tgt
+from spdk_py import hugepages, nvmf, shim, spdk, tgt
 from spdk_py.process import SpdkProcess, parse_bdevperf, run_app
 
 NQN = "nqn.2016-06.io.spdk:spdk-py-demo"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rpc_py(install, target, *args):
@@ -45,7 +38,7 @@ def main():
     shim_path = shim.build(install, quiet=True)
     print("SPDK %s at %s\nshim %s\n" % (install.version_string, install.root, shim_path))
 
-    port = free_port()
+    port = nvmf.free_port()
     target = SpdkProcess(install, "spdk_tgt", cpumask="0x1", mem_mb=512,
                          env=tgt.app_env(install, shim_path, base={})).start()
     try:
@@ -59,10 +52,7 @@ def main():
         info = target.rpc("bdev_get_bdevs", name="PyPT0")[0]["driver_specific"]
         print("\nPyPT0 driver_specific: %s\n" % json.dumps(info))
 
-        initiator = {"subsystems": [{"subsystem": "bdev", "config": [
-            {"method": "bdev_nvme_attach_controller",
-             "params": {"name": "Remote", "trtype": "tcp", "adrfam": "ipv4",
-                        "traddr": "127.0.0.1", "trsvcid": str(port), "subnqn": NQN}}]}]}
+        initiator = nvmf.initiator_config(port, NQN)
         print("$ bdevperf (NVMe/TCP initiator) -w verify -q 32 -o 4096 -t 3")
         rc, out = run_app(install, "bdevperf", initiator,
                           ["-q", 32, "-o", 4096, "-w", "verify", "-t", 3],

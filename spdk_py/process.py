@@ -89,10 +89,14 @@ def _child_env(install: SpdkInstall, env: Mapping[str, str] | None) -> dict[str,
 
 
 def _app_cmd(install: SpdkInstall, app: str, workdir: Path, mem_mb: int, cpumask: str,
-             config: Mapping | str | os.PathLike | None, args: Sequence[Any]) -> list[str]:
+             config: Mapping | str | os.PathLike | None, args: Sequence[Any],
+             framework: bool = True, pci: bool = False) -> list[str]:
     # The common SPDK app arguments: no PCI, memory, cores, a private RPC socket, config.
-    cmd = [str(install.bin(app)), "-u", "-s", str(mem_mb), "-m", cpumask,
-           "-r", str(workdir / "rpc.sock")]
+    # An app outside SPDK's app framework (the NVMe perf example) takes its own.
+    if not framework:
+        return [str(install.bin(app))] + [str(a) for a in args]
+    cmd = [str(install.bin(app))] + ([] if pci else ["-u"]) + [
+        "-s", str(mem_mb), "-m", cpumask, "-r", str(workdir / "rpc.sock")]
     if config is not None:
         if isinstance(config, Mapping):
             path = workdir / "config.json"
@@ -112,7 +116,8 @@ class SpdkProcess:
                  config: Mapping | str | os.PathLike | None = None,
                  wait_for_rpc: bool = False, args: Sequence[Any] = (),
                  env: Mapping[str, str] | None = None, log_dir: str | os.PathLike | None = None,
-                 start_timeout: float = START_TIMEOUT, rpc_timeout: float = RPC_TIMEOUT):
+                 start_timeout: float = START_TIMEOUT, rpc_timeout: float = RPC_TIMEOUT,
+                 pci: bool = False):
         install.bin(app)  # fail before creating anything if the app is not built
         SpdkProcess._count += 1
         self.install = install
@@ -126,7 +131,7 @@ class SpdkProcess:
         self.log_path = log_dir / f"{app}.{SpdkProcess._count}.log"
         extra = ["--wait-for-rpc"] if wait_for_rpc else []
         self.cmd = _app_cmd(install, app, self.workdir, mem_mb, cpumask, config,
-                            [*extra, *args])
+                            [*extra, *args], pci=pci)
         self.env = _child_env(install, env)
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen | None = None
@@ -272,8 +277,11 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
             args: Sequence[Any] = (), *, env: Mapping[str, str] | None = None,
             timeout: float = 60.0, mem_mb: int = DEFAULT_MEM_MB,
             cpumask: str = DEFAULT_CPUMASK,
-            cwd: str | os.PathLike | None = None) -> tuple[int, str]:
+            cwd: str | os.PathLike | None = None,
+            app_args: bool = True) -> tuple[int, str]:
     """Runs a one-shot SPDK app (bdevperf, spdk_dd) to completion: (returncode, output).
+
+    app_args=False: not an app-framework app (the NVMe perf example); args are all it gets.
 
     ``config`` is a JSON config dict (written to a temp file, passed as --json). On
     timeout the app is killed, its hugepage files removed, and SpdkProcessError raised
@@ -282,7 +290,7 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"spdk_py-{app}-", dir="/tmp"))
     try:
-        cmd = _app_cmd(install, app, workdir, mem_mb, cpumask, config, args)
+        cmd = _app_cmd(install, app, workdir, mem_mb, cpumask, config, args, framework=app_args)
         proc = subprocess.Popen(cmd, env=_child_env(install, env), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 text=True, errors="replace",
