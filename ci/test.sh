@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The test command: set up whatever is missing, then run every test against real SPDK.
+# The test command: set up whatever is missing, run every test against real
+# SPDK, then the integration tests again with the shim under ASan and UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/setup.sh
-exec .venv/bin/python -m pytest tests "$@"
+.venv/bin/python -m pytest tests "$@"
+exec ci/sanitize.sh "$@"

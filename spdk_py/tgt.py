@@ -19,8 +19,15 @@ APPS = ("spdk_tgt", "nvmf_tgt", "bdevperf", "spdk_dd")
 def app_env(install, shim_path, plugins=None, base=None):
     """The environment an SPDK application needs to load the Python modules."""
     env = install.env(base)
-    preload = env.get("LD_PRELOAD", "")
-    env["LD_PRELOAD"] = str(shim_path) + (":" + preload if preload else "")
+    preload = [*shim.sanitizer_runtime(), str(shim_path)]
+    if env.get("LD_PRELOAD"):
+        preload.append(env["LD_PRELOAD"])
+    env["LD_PRELOAD"] = ":".join(preload)
+    if shim.SANITIZE:
+        # The interpreter's own allocations are not ours to report at exit.
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1:quarantine_size_mb=%d"
+                       % shim.ASAN_QUARANTINE_MB)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     env["SPDK_PY_PATH"] = shim.python_path()
     if plugins:
         env["SPDK_PY_PLUGINS"] = plugins
