@@ -9,8 +9,8 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from spdk_py import shim
-from spdk_py.process import RpcError, SpdkProcess, parse_bdevperf
+from spdk_py import nvmf, shim
+from spdk_py.process import RpcError, SpdkProcess, run_app
 from tests.integration.test_hybrid import perform_tests_in_background, stats
 from tests.integration.test_passthru_io import MALLOC, stacked_config
 from tests.integration.test_passthru_rpc import bdev_names, malloc
@@ -208,6 +208,32 @@ def test_enomem_is_queued_and_resubmitted(spdk_app, py_env, mode):
     counts = stats(perf)["io_types"]
     assert sum(t.get("nomem_queued", 0) for t in counts.values()) > 0, counts
     assert "No memory, start to queue io for passthru." in perf.log_text()
+
+
+@pytest.mark.parametrize("mode", ["python", "hybrid"])
+def test_abort_under_load_passes_through(spdk_install, spdk_app, py_env, mode):
+    # SPDK's NVMe abort example sends I/O over NVMe/TCP and aborts it; the
+    # target turns each NVMe Abort into an abort of the namespace bdev, the
+    # Python vbdev, which forwards it to a slow base (a delay bdev) that has the
+    # I/O outstanding. (20.07's bdevperf -A never aborts: it does not set job->abort.)
+    target = spdk_app("spdk_tgt", env=py_env(), cpumask="0x1", mem_mb=512)
+    target.rpc("bdev_malloc_create", name="Malloc0", num_blocks=65536, block_size=512)
+    target.rpc("bdev_delay_create", base_bdev_name="Malloc0", name="Slow0",
+               avg_read_latency=100000, p99_read_latency=100000, avg_write_latency=100000,
+               p99_write_latency=100000)
+    target.rpc("bdev_python_passthru_create", base_bdev_name="Slow0", name="PT0", mode=mode)
+    port = nvmf.free_port()
+    nqn = nvmf.export(target, "PT0", port)
+    # -c 0x3: the example wants a core for its controller besides the I/O one.
+    rc, out = run_app(spdk_install, "abort", None,
+                      ["-q", 16, "-o", 4096, "-w", "randread", "-t", 2, "-c", "0x3",
+                       "-r", nvmf.perf_transport_id(port, nqn)], timeout=60, app_args=False)
+    assert rc == 0, out
+    counts = target.rpc("bdev_python_passthru_get_stats", name="PT0")["io_types"]
+    assert counts["abort"]["ios"] > 0, (counts, out[-2000:])
+    # The aborted reads completed (as failed); none was lost: the target is whole.
+    assert counts["read"]["errors"] > 0, counts
+    assert target.rpc("bdev_get_bdevs", name="PT0")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
