@@ -14,9 +14,13 @@
 
 #include "spdk_py_shim.h"
 #include "spdk_compat.h"
+#include "spdk/assert.h"
 #include "spdk/likely.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
+
+/* Per-type counters are indexed by the I/O type without a bounds check. */
+SPDK_STATIC_ASSERT(SPDK_BDEV_NUM_IO_TYPES <= SPDK_PY_NUM_IO_TYPES, "too many I/O types");
 
 static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
 
@@ -52,7 +56,7 @@ shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 	struct spdk_py_io_stat *stat;
 	uint64_t now;
 
-	if (py_ch->node->count_stats && spdk_likely(bdev_io->type < SPDK_PY_NUM_IO_TYPES)) {
+	if (py_ch->count_stats) {
 		stat = &py_ch->stats.by_type[bdev_io->type];
 		if (stat->ios % SPDK_PY_LATENCY_SAMPLE == 0) {
 			/* The bdev layer stamped submit_tsc; the thread's last poll
@@ -308,9 +312,7 @@ spdk_py_io_queue(struct spdk_bdev_io *bdev_io)
 	rc = spdk_bdev_queue_io_wait(bdev_io->bdev, shim_io_base_ch(bdev_io), &io_ctx->bdev_io_wait);
 	if (rc == 0) {
 		io_ctx->state = SPDK_PY_IO_OWNED;
-		if (bdev_io->type < SPDK_PY_NUM_IO_TYPES) {
-			shim_io_channel(bdev_io)->stats.by_type[bdev_io->type].nomem_queued++;
-		}
+		shim_io_channel(bdev_io)->stats.by_type[bdev_io->type].nomem_queued++;
 	}
 	return rc;
 }

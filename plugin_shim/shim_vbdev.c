@@ -134,6 +134,7 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 
 	py_ch->node = node;
 	py_ch->thread = spdk_get_thread();
+	py_ch->count_stats = node->count_stats;  /* fixed before the vbdev is registered */
 	TAILQ_INIT(&py_ch->submitted);
 	TAILQ_INIT(&py_ch->completed);
 	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);

@@ -93,6 +93,7 @@ struct spdk_py_channel {
 	struct spdk_io_channel		*base_ch;	/* the base bdev's channel, same thread */
 	struct spdk_py_vbdev		*node;
 	struct spdk_thread		*thread;
+	bool				count_stats;	/* the node's, copied: read per I/O */
 	struct spdk_poller		*poller;	/* only while Python has work here */
 	TAILQ_HEAD(, spdk_py_io)	submitted;	/* for Python's submit_batch */
 	TAILQ_HEAD(, spdk_py_io)	completed;	/* for Python's complete_batch */

@@ -18,8 +18,10 @@ def stacked_config(base_method, base_params, vbdev="PT0", base="Base0"):
 MALLOC = ("bdev_malloc_create", {"num_blocks": 65536, "block_size": 512})
 
 
-def run_bdevperf(spdk_install, py_env, workload, cpumask="0x1", seconds=2, extra=()):
+def run_bdevperf(spdk_install, py_env, workload, cpumask="0x1", seconds=2, extra=(),
+                 mode="python"):
     config = stacked_config(*MALLOC)
+    config["subsystems"][0]["config"][1]["params"]["mode"] = mode
     rc, out = run_app(spdk_install, "bdevperf", config,
                       ["-q", 32, "-o", 4096, "-w", workload, "-t", seconds, *extra],
                       env=py_env(), cpumask=cpumask, timeout=60)
@@ -36,10 +38,12 @@ def test_bdevperf_verify(spdk_install, hugepages, py_env, cpumask, jobs):
     assert result.total.iops > 1000, out
 
 
-@pytest.mark.parametrize("workload", ["reset", "unmap", "write_zeroes", "flush", "randrw"])
-def test_bdevperf_workloads(spdk_install, hugepages, py_env, workload):
+@pytest.mark.parametrize("workload,mode", [
+    ("reset", "python"), ("reset", "hybrid"), ("unmap", "python"), ("write_zeroes", "python"),
+    ("flush", "python"), ("randrw", "python")])
+def test_bdevperf_workloads(spdk_install, hugepages, py_env, workload, mode):
     extra = ["-M", 50] if workload == "randrw" else []
-    rc, out, result = run_bdevperf(spdk_install, py_env, workload, extra=extra)
+    rc, out, result = run_bdevperf(spdk_install, py_env, workload, extra=extra, mode=mode)
     assert rc == 0, out
     assert not result.failed, out
     assert result.total.iops > 1000, out

@@ -21,7 +21,7 @@ def test_exceptions_in_submit_and_completion_fail_exactly_those_ios(spdk_app, py
     # -z: wait for perform_tests, so the counters can be read before shutdown;
     # -f: keep going after failed I/O; -x: no zero-copy, because 20.07's bdevperf
     # leaks its task when a zcopy write-prep fails and then waits for it forever.
-    perf = spdk_app("bdevperf", env=py_env(PLUGINS), config=faulty_stack(10, 7),
+    perf = spdk_app("bdevperf", env=py_env(PLUGINS), config=faulty_stack(10, 10),
                     args=["-z", "-f", "-x", "-q", 32, "-o", 4096, "-w", "randrw", "-M", 50,
                           "-t", 2])
     # Examine (GPT reading each new bdev) already did a few I/Os: count the run alone.
