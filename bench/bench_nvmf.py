@@ -10,8 +10,6 @@ Prints a table, writes JSON and a PNG chart under bench/results/.
 """
 
 import argparse
-import datetime
-import json
 import pathlib
 import re
 import statistics
@@ -24,7 +22,7 @@ from spdk_py import hugepages, nvmf, shim, spdk, tgt  # noqa: E402
 from spdk_py.process import SpdkProcess, run_app  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_passthru import RESULTS, draw_chart  # noqa: E402
+from bench_passthru import save_report  # noqa: E402
 
 CONFIGS = {
     "malloc": None,
@@ -82,14 +80,7 @@ def main(argv=None):
     for name, row in rows.items():
         print("%-14s %12.0f %12.0f %9.3f" % (name, row["iops_best"], row["iops_median"],
                                            row["ratio_to_c_passthru"]))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = RESULTS / ("nvmf-%s.json" % stamp)
-    path.write_text(json.dumps(report, indent=2))
-    print("\nwrote %s" % path)
-    chart = draw_chart(report, RESULTS / ("nvmf-%s.png" % stamp))
-    if chart:
-        print("wrote %s" % chart)
+    save_report(report, "nvmf")
 
 
 if __name__ == "__main__":

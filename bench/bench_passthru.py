@@ -111,12 +111,17 @@ def main(argv=None):
 
     report = summarize(iops, install, args)
     print_table(report)
+    save_report(report, "passthru")
+
+
+def save_report(report, prefix):
+    """JSON and (with matplotlib) a PNG chart, under bench/results/, stamped."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = RESULTS / ("passthru-%s.json" % stamp)
+    path = RESULTS / ("%s-%s.json" % (prefix, stamp))
     path.write_text(json.dumps(report, indent=2))
     print("\nwrote %s" % path)
-    chart = draw_chart(report, RESULTS / ("passthru-%s.png" % stamp))
+    chart = draw_chart(report, RESULTS / ("%s-%s.png" % (prefix, stamp)))
     if chart:
         print("wrote %s" % chart)
 
