@@ -15,6 +15,7 @@
 #include "spdk_py_shim.h"
 #include "spdk_compat.h"
 #include "spdk/assert.h"
+#include "spdk/env.h"
 #include "spdk/likely.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
@@ -143,6 +144,12 @@ uint64_t
 spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io)
 {
 	return bdev_io->u.bdev.num_blocks;
+}
+
+uint64_t
+spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
+{
+	return spdk_get_ticks() - bdev_io->internal.submit_tsc;
 }
 
 bool

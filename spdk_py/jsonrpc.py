@@ -90,8 +90,10 @@ def decode(method, params):
                        % (method.name, ", ".join(extra), ", ".join(known)))
     for key, value in params.items():
         want = known[key]
-        # bool is an int in Python, never in JSON.
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+        # bool is an int in Python, never in JSON; a JSON number may be written 1 for 1.0.
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            params[key] = value = float(value)
+        if not isinstance(value, want) or (want in (int, float) and isinstance(value, bool)):
             raise RpcError(INVALID_PARAMS, "%s: parameter %s must be %s"
                            % (method.name, key, _type_name(want)))
     return params

@@ -1,0 +1,56 @@
+"""Example module: a block range nobody may change.
+
+    bdev_readonly_guard_create {base_bdev_name, name, lba_start, lba_end}
+
+WRITE, WRITE_ZEROES and UNMAP touching [lba_start, lba_end) fail; reads and
+everything outside the range pass through.
+"""
+
+from spdk_py import io, passthru
+from spdk_py.bdev import IoStatus, IoType
+from spdk_py.jsonrpc import INVALID_PARAMS, RpcError, rpc_method
+
+CHANGES = (IoType.WRITE, IoType.WRITE_ZEROES, IoType.UNMAP)
+
+
+class ReadonlyGuard(passthru.PassthruVbdev):
+    product_name = "read-only guard"
+    create_method = "bdev_readonly_guard_create"
+
+    def __init__(self, name, mode, lba_start, lba_end):
+        super().__init__(name, mode)
+        self.lba_start, self.lba_end = lba_start, lba_end
+        self.refused = 0
+
+    def submit_request(self, ch, bdev_io, io_type):
+        if io_type in CHANGES:
+            start = io.offset_blocks(bdev_io)
+            if start < self.lba_end and start + io.num_blocks(bdev_io) > self.lba_start:
+                self.refused += 1
+                io.complete(bdev_io, IoStatus.FAILED)
+                return 0
+        return super().submit_request(ch, bdev_io, io_type)
+
+    def config_params(self):
+        return {"base_bdev_name": self.base_name, "name": self.name,
+                "lba_start": self.lba_start, "lba_end": self.lba_end}
+
+
+@rpc_method("bdev_readonly_guard_create",
+            params={"base_bdev_name": str, "name": str, "lba_start": int, "lba_end": int})
+def bdev_readonly_guard_create(params):
+    """Create a bdev on a base whose blocks [lba_start, lba_end) cannot be changed."""
+    start, end = params.pop("lba_start"), params.pop("lba_end")
+    if not 0 <= start < end:
+        raise RpcError(INVALID_PARAMS, "need 0 <= lba_start < lba_end")
+    return passthru.create_from_rpc(
+        params, lambda name, mode: ReadonlyGuard(name, mode, start, end))
+
+
+@rpc_method("bdev_readonly_guard_get_refused", params={"name": str})
+def bdev_readonly_guard_get_refused(params):
+    """How many changing I/Os the guard refused."""
+    node = passthru.find_node(params["name"])
+    if not isinstance(node, ReadonlyGuard):
+        raise RpcError(-19, "no read-only guard bdev named %s" % params["name"])
+    return node.refused
