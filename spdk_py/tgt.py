@@ -28,7 +28,9 @@ def app_env(install, shim_path, plugins=None, base=None):
         env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1:quarantine_size_mb=%d"
                        % shim.ASAN_QUARANTINE_MB)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-    env["SPDK_PY_PATH"] = shim.python_path()
+    # The caller's PYTHONPATH too: that is where a user's own plugin modules are.
+    env["SPDK_PY_PATH"] = ":".join(filter(None, [os.environ.get("PYTHONPATH"),
+                                                 shim.python_path()]))
     if plugins:
         env["SPDK_PY_PLUGINS"] = plugins
         # The shim registers these at load, before a --json config is replayed.
