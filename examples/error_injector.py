@@ -53,9 +53,7 @@ def bdev_error_injector_create(params):
             optional={"lba_start": int, "lba_end": int})
 def bdev_error_injector_set(params):
     """Fail this share of the I/Os of one type (read or write) in [lba_start, lba_end)."""
-    node = passthru.find_node(params["name"])
-    if not isinstance(node, ErrorInjector):
-        raise RpcError(-19, "no error injector bdev named %s" % params["name"])
+    node = passthru.existing(params["name"], ErrorInjector, "error injector")
     if params["io_type"] not in ("read", "write"):
         raise RpcError(INVALID_PARAMS, "io_type must be read or write")
     if not 0.0 <= params["share"] <= 1.0:
@@ -69,7 +67,4 @@ def bdev_error_injector_set(params):
 @rpc_method("bdev_error_injector_get_counts", params={"name": str})
 def bdev_error_injector_get_counts(params):
     """Failures injected so far, by I/O type."""
-    node = passthru.find_node(params["name"])
-    if not isinstance(node, ErrorInjector):
-        raise RpcError(-19, "no error injector bdev named %s" % params["name"])
-    return node.injected
+    return passthru.existing(params["name"], ErrorInjector, "error injector").injected

@@ -10,7 +10,7 @@ microsecond buckets.
 
 from spdk_py import io, passthru
 from spdk_py.bdev import IoType
-from spdk_py.jsonrpc import RpcError, rpc_method
+from spdk_py.jsonrpc import rpc_method
 
 
 class LatencyHistogram(passthru.PassthruVbdev):
@@ -46,7 +46,4 @@ def bdev_latency_histogram_create(params):
 @rpc_method("bdev_latency_histogram_get", params={"name": str})
 def bdev_latency_histogram_get(params):
     """The latency histogram, by I/O type: I/Os per power-of-two microseconds."""
-    node = passthru.find_node(params["name"])
-    if not isinstance(node, LatencyHistogram):
-        raise RpcError(-19, "no latency histogram bdev named %s" % params["name"])
-    return node.histogram()
+    return passthru.existing(params["name"], LatencyHistogram, "latency histogram").histogram()

@@ -50,7 +50,4 @@ def bdev_readonly_guard_create(params):
 @rpc_method("bdev_readonly_guard_get_refused", params={"name": str})
 def bdev_readonly_guard_get_refused(params):
     """How many changing I/Os the guard refused."""
-    node = passthru.find_node(params["name"])
-    if not isinstance(node, ReadonlyGuard):
-        raise RpcError(-19, "no read-only guard bdev named %s" % params["name"])
-    return node.refused
+    return passthru.existing(params["name"], ReadonlyGuard, "read-only guard").refused

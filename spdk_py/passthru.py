@@ -405,10 +405,11 @@ def _decode_policy(params):
         raise RpcError(jsonrpc.INVALID_PARAMS, "policy: %s" % exc) from None
 
 
-def _existing(name):
+def existing(name, cls=None, kind="python passthru"):
+    """The vbdev of that name (of class cls), or the RPC error -ENODEV."""
     pt_node = find_node(name)
-    if pt_node is None:
-        raise RpcError.from_errno(-errno.ENODEV, "no python passthru bdev named %s" % name)
+    if pt_node is None or not isinstance(pt_node, cls or PassthruVbdev):
+        raise RpcError.from_errno(-errno.ENODEV, "no %s bdev named %s" % (kind, name))
     return pt_node
 
 
@@ -468,7 +469,7 @@ def rpc_bdev_python_passthru_set_mode(params):
     Each I/O keeps the path it was submitted on, so nothing needs to stop.
     """
     _check_mode(params["mode"])
-    pt_node = _existing(params["name"])
+    pt_node = existing(params["name"])
     pt_node.mode = params["mode"]
     find_name(params["name"]).mode = params["mode"]
     return True
@@ -480,7 +481,7 @@ def rpc_bdev_python_passthru_set_policy(params):
     """Choose the I/Os a hybrid Python passthru bdev sends to Python (types, block range)."""
     name = params.pop("name")
     policy = _decode_policy(params)
-    _existing(name).apply_policy(policy)
+    existing(name).apply_policy(policy)
     find_name(name).policy = policy
     return True
 
@@ -489,7 +490,7 @@ def rpc_bdev_python_passthru_set_policy(params):
             short=_SHORT)
 def rpc_bdev_python_passthru_get_stats(request, params):
     """Per-I/O-type counters of a Python passthru bdev, summed over its channels."""
-    pt_node = _existing(params["name"])
+    pt_node = existing(params["name"])
     tick_rate = binding.lib.spdk_get_ticks_hz()
 
     def collected(rc, stats):

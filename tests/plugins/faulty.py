@@ -7,7 +7,7 @@ each I/O's final status. Every raise must show up as exactly one failed I/O.
 
 from spdk_py import passthru
 from spdk_py.bdev import IoStatus
-from spdk_py.jsonrpc import RpcError, rpc_method
+from spdk_py.jsonrpc import rpc_method
 
 
 class FaultyVbdev(passthru.PassthruVbdev):
@@ -71,7 +71,5 @@ def bdev_counting_create(params):
 @rpc_method("bdev_faulty_get_counts", params={"name": str})
 def bdev_faulty_get_counts(params):
     """The counters of a faulty or counting vbdev."""
-    node = passthru.find_node(params["name"])
-    if node is None or not hasattr(node, "counts"):
-        raise RpcError(-19, "no faulty or counting bdev named %s" % params["name"])
+    node = passthru.existing(params["name"], (FaultyVbdev, CountingVbdev), "faulty or counting")
     return dict(node.counts, exceptions=node.exceptions)
