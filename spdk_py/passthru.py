@@ -95,14 +95,16 @@ class PassthruVbdev(Vbdev):
     # The mode lives in C, where each I/O reads it when it is submitted.
     @property
     def mode(self):
-        return MODES[self.node.mode]
+        return "hybrid" if self.node.mode == binding.lib.SPDK_PY_MODE_HYBRID else "python"
 
     @mode.setter
     def mode(self, mode):
-        self.node.mode = MODES.index(mode)
+        lib = binding.lib
+        self.node.mode = lib.SPDK_PY_MODE_HYBRID if mode == "hybrid" else lib.SPDK_PY_MODE_PYTHON
 
     def apply_policy(self, policy):
         node = self.node
+        # Types off first: no I/O sees the new range with the old types.
         node.route_types = 0
         node.route_lba_start, node.route_lba_end = policy.lba_start, policy.lba_end
         node.route_types = policy.type_mask()
