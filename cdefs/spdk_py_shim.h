@@ -14,7 +14,7 @@ struct spdk_py_io_stat {
 };
 
 struct spdk_py_stats {
-	struct spdk_py_io_stat by_type[32];
+	struct spdk_py_io_stat by_type[...];
 };
 
 struct spdk_py_vbdev {

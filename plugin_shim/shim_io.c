@@ -411,9 +411,8 @@ spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 
 /* Move up to a batch of I/Os from queue into the channel's arrays. */
 static int
-shim_take_batch(struct spdk_py_channel *py_ch, void *queue_head, uint8_t state)
+shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, uint8_t state)
 {
-	TAILQ_HEAD(, spdk_py_io) *queue = queue_head;
 	struct spdk_py_io *io_ctx;
 	struct spdk_bdev_io *bdev_io;
 	int n = 0;

@@ -86,6 +86,9 @@ struct spdk_py_io {
 	TAILQ_ENTRY(spdk_py_io)		link;	/* in a channel's queue */
 };
 
+/* A channel's queue of I/Os waiting for Python. */
+TAILQ_HEAD(spdk_py_io_queue, spdk_py_io);
+
 /* Per-channel context. In python mode, I/Os wait in the channel's queues and
  * the channel's poller hands them to Python a batch at a time.
  */
@@ -95,8 +98,8 @@ struct spdk_py_channel {
 	struct spdk_thread		*thread;
 	bool				count_stats;	/* the node's, copied: read per I/O */
 	struct spdk_poller		*poller;	/* only while Python has work here */
-	TAILQ_HEAD(, spdk_py_io)	submitted;	/* for Python's submit_batch */
-	TAILQ_HEAD(, spdk_py_io)	completed;	/* for Python's complete_batch */
+	struct spdk_py_io_queue		submitted;	/* for Python's submit_batch */
+	struct spdk_py_io_queue		completed;	/* for Python's complete_batch */
 	struct spdk_py_stats		stats;		/* this thread's share */
 	struct spdk_bdev_io		*batch_ios[SPDK_PY_BATCH];
 	int				batch_types[SPDK_PY_BATCH];
