@@ -2,7 +2,7 @@
 #define SPDK_PY_MODE_PYTHON ...
 #define SPDK_PY_MODE_HYBRID ...
 #define SPDK_PY_NUM_IO_TYPES ...
-#define SPDK_PY_HOOK_COMPLETE ...
+#define SPDK_PY_HIST_BUCKETS ...
 
 struct spdk_py_io_stat {
 	uint64_t ios;
@@ -11,10 +11,12 @@ struct spdk_py_io_stat {
 	uint64_t latency_ticks;
 	uint64_t latency_samples;
 	uint64_t nomem_queued;
+	uint64_t latency_hist[...];
 };
 
 struct spdk_py_stats {
 	struct spdk_py_io_stat by_type[...];
+	int64_t python_active;
 };
 
 struct spdk_py_vbdev {
@@ -24,11 +26,13 @@ struct spdk_py_vbdev {
 	struct spdk_thread *thread;
 	void *py;
 	int mode;
-	uint32_t hooks;
+	uint32_t submit_types;
+	uint32_t complete_types;
 	uint32_t route_types;
 	uint64_t route_lba_start;
 	uint64_t route_lba_end;
 	bool count_stats;
+	bool latency_hist;
 	...;
 };
 
@@ -45,6 +49,7 @@ void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
 bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
+uint32_t spdk_py_io_block_size(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
@@ -61,6 +66,12 @@ int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
+void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
+void spdk_py_pause(bool paused);
+int spdk_py_try_lock_executor(void);
+void spdk_py_unlock_executor(void);
+int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
 				void *cb_arg);
 

@@ -4,8 +4,9 @@
     bdev_error_injector_set {name, io_type: "read"|"write", share: 0.0-1.0,
                              lba_start, lba_end}
 
-An I/O the rule picks is completed as failed in Python; every other I/O is
-forwarded by the passthru it inherits from.
+Python hooks only reads and writes (submit_read, submit_write): an I/O a rule
+picks is completed as failed, the others are forwarded as the passthru does.
+Every other I/O type never enters Python: C forwards it.
 """
 
 import random
@@ -25,17 +26,22 @@ class ErrorInjector(passthru.PassthruVbdev):
         self.injected = {}   # io_type name -> failures injected
         self.random = random.Random(0)
 
-    def submit_request(self, ch, bdev_io, io_type):
+    def submit_read(self, bdev_io):
+        return self._inject_or_forward(bdev_io, IoType.READ)
+
+    def submit_write(self, bdev_io):
+        return self._inject_or_forward(bdev_io, IoType.WRITE)
+
+    def _inject_or_forward(self, bdev_io, io_type):
         rule = self.rules.get(io_type)
         if rule is not None:
             share, start, end = rule
-            offset = io.offset_blocks(bdev_io)
-            if start <= offset < end and self.random.random() < share:
-                name = IoType(io_type).name.lower()
+            if start <= io.offset_blocks(bdev_io) < end and self.random.random() < share:
+                name = io_type.name.lower()
                 self.injected[name] = self.injected.get(name, 0) + 1
                 io.complete(bdev_io, IoStatus.FAILED)
                 return 0
-        return super().submit_request(ch, bdev_io, io_type)
+        return self.forward(bdev_io, io_type)
 
     def config_params(self):
         params = super().config_params()

@@ -25,6 +25,39 @@ SPDK_STATIC_ASSERT(SPDK_BDEV_NUM_IO_TYPES <= SPDK_PY_NUM_IO_TYPES, "too many I/O
 
 static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
 
+/* While set, I/Os on Python's path wait in their channel's queue (a reload
+ * swaps the code meanwhile); completions still flow.
+ */
+static bool g_python_paused;
+
+void
+spdk_py_pause(bool paused)
+{
+	__atomic_store_n(&g_python_paused, paused, __ATOMIC_SEQ_CST);
+}
+
+static inline bool
+shim_python_paused(void)
+{
+	return __atomic_load_n(&g_python_paused, __ATOMIC_RELAXED);
+}
+
+/* For code that must not run while a reactor is in a Python batch: never
+ * blocks (the caller holds the GIL, which the batch's reactor may be waiting
+ * for), so it says 0 when it got the lock.
+ */
+int
+spdk_py_try_lock_executor(void)
+{
+	return pthread_mutex_trylock(&g_py_executor);
+}
+
+void
+spdk_py_unlock_executor(void)
+{
+	pthread_mutex_unlock(&g_py_executor);
+}
+
 static inline struct spdk_py_io *
 shim_io_ctx(struct spdk_bdev_io *bdev_io)
 {
@@ -49,30 +82,65 @@ shim_io_base_ch(struct spdk_bdev_io *bdev_io)
 	return shim_io_channel(bdev_io)->base_ch;
 }
 
+static inline int
+shim_hist_bucket(uint64_t ticks)
+{
+	return ticks == 0 ? 0 : spdk_min(64 - __builtin_clzll(ticks), SPDK_PY_HIST_BUCKETS - 1);
+}
+
+/* Count one completion in its channel's counters. */
+static inline __attribute__((always_inline)) void
+shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int status)
+{
+	struct spdk_py_io_stat *stat = &py_ch->stats.by_type[bdev_io->type];
+	bool sample = stat->ios % SPDK_PY_LATENCY_SAMPLE == 0;
+	uint64_t now, ticks;
+
+	if (sample || py_ch->latency_hist) {
+		/* The bdev layer stamped submit_tsc; the thread's last poll time
+		 * saves a clock read.
+		 */
+		now = spdk_thread_get_last_tsc(py_ch->thread);
+		ticks = now > bdev_io->internal.submit_tsc ? now - bdev_io->internal.submit_tsc : 0;
+		if (sample) {
+			stat->latency_ticks += ticks;
+			stat->latency_samples++;
+		}
+		if (py_ch->latency_hist) {
+			stat->latency_hist[shim_hist_bucket(ticks)]++;
+		}
+	}
+	stat->ios++;
+	stat->blocks += bdev_io->u.bdev.num_blocks;
+	stat->errors += status != SPDK_BDEV_IO_STATUS_SUCCESS;
+}
+
+/* An I/O on Python's path leaves it (done, or submitted anew): uncount it and
+ * free the buffer Python may have asked for.
+ */
+static inline void
+shim_python_leave(struct spdk_py_io *io_ctx)
+{
+	io_ctx->py_ch->python_outstanding--;
+	if (io_ctx->bounce != NULL) {
+		spdk_free(io_ctx->bounce);
+		io_ctx->bounce = NULL;
+	}
+}
+
 /* Every completion of ours goes through here: count it, then complete it. */
 static inline __attribute__((always_inline)) void
 shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 {
-	struct spdk_py_channel *py_ch = shim_io_channel(bdev_io);
-	struct spdk_py_io_stat *stat;
-	uint64_t now;
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
 
-	if (py_ch->count_stats) {
-		stat = &py_ch->stats.by_type[bdev_io->type];
-		if (stat->ios % SPDK_PY_LATENCY_SAMPLE == 0) {
-			/* The bdev layer stamped submit_tsc; the thread's last poll
-			 * time saves a clock read.
-			 */
-			now = spdk_thread_get_last_tsc(py_ch->thread);
-			stat->latency_ticks += now > bdev_io->internal.submit_tsc ?
-					       now - bdev_io->internal.submit_tsc : 0;
-			stat->latency_samples++;
-		}
-		stat->ios++;
-		stat->blocks += bdev_io->u.bdev.num_blocks;
-		stat->errors += status != SPDK_BDEV_IO_STATUS_SUCCESS;
+	if (io_ctx->py_ch->count_stats) {
+		shim_io_count(io_ctx->py_ch, bdev_io, status);
 	}
-	shim_io_ctx(bdev_io)->state = SPDK_PY_IO_DONE;
+	if (io_ctx->via_python) {
+		shim_python_leave(io_ctx);
+	}
+	io_ctx->state = SPDK_PY_IO_DONE;
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
@@ -93,7 +161,7 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 	if (io_ctx->test != 0x5a) {
 		SPDK_ERRLOG("Error, original IO device_ctx is wrong! 0x%x\n", io_ctx->test);
 	}
-	if (io_ctx->via_python && (node->hooks & SPDK_PY_HOOK_COMPLETE)) {
+	if (io_ctx->via_python && (node->complete_types & (1u << orig_io->type))) {
 		io_ctx->status = status;
 		TAILQ_INSERT_TAIL(&shim_io_channel(orig_io)->completed, io_ctx, link);
 		spdk_py_channel_wake(shim_io_channel(orig_io));
@@ -152,6 +220,12 @@ spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
 	return spdk_get_ticks() - bdev_io->internal.submit_tsc;
 }
 
+uint32_t
+spdk_py_io_block_size(struct spdk_bdev_io *bdev_io)
+{
+	return bdev_io->bdev->blocklen;
+}
+
 bool
 spdk_py_io_has_md(struct spdk_bdev_io *bdev_io)
 {
@@ -196,6 +270,44 @@ spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io)
 			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
 			      bdev_io->u.bdev.md_buf, bdev_io->u.bdev.offset_blocks,
 			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
+}
+
+/* A buffer of the I/O's size for Python to fill, e.g. with a transform of
+ * the caller's data, which must not change. Freed when the I/O is done.
+ */
+void *
+spdk_py_io_bounce(struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
+
+	if (io_ctx->bounce == NULL) {
+		io_ctx->bounce = spdk_malloc(bdev_io->u.bdev.num_blocks * node->bdev.blocklen,
+					     spdk_max(spdk_bdev_get_buf_align(node->base_bdev), 0x1000),
+					     NULL, SPDK_ENV_SOCKET_ID_ANY, SPDK_MALLOC_DMA);
+	}
+	return io_ctx->bounce;
+}
+
+/* WRITE from the bounce buffer instead of the caller's. */
+int
+spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
+	void *bounce = shim_io_ctx(bdev_io)->bounce;
+
+	if (bounce == NULL) {
+		return -EINVAL;
+	}
+	if (bdev_io->u.bdev.md_buf == NULL) {
+		return shim_forwarded(bdev_io, spdk_bdev_write_blocks(node->base_desc,
+				      shim_io_base_ch(bdev_io), bounce, bdev_io->u.bdev.offset_blocks,
+				      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
+	}
+	return shim_forwarded(bdev_io, spdk_bdev_write_blocks_with_md(node->base_desc,
+			      shim_io_base_ch(bdev_io), bounce, bdev_io->u.bdev.md_buf,
+			      bdev_io->u.bdev.offset_blocks, bdev_io->u.bdev.num_blocks,
+			      shim_base_io_done, bdev_io));
 }
 
 /* WRITE_ZEROES, UNMAP and FLUSH forward the same way: a range of blocks. */
@@ -300,8 +412,13 @@ static void
 shim_resubmit_io(void *arg)
 {
 	struct spdk_bdev_io *bdev_io = arg;
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
 
-	spdk_py_submit_request(shim_io_ctx(bdev_io)->ch, bdev_io);
+	/* Submitted anew: counted anew, and given a fresh bounce if it needs one. */
+	if (io_ctx->via_python) {
+		shim_python_leave(io_ctx);
+	}
+	spdk_py_submit_request(io_ctx->ch, bdev_io);
 }
 
 /* Park an I/O that met -ENOMEM until the base has a bdev_io to spare. */
@@ -386,32 +503,44 @@ shim_routed_to_python(const struct spdk_py_vbdev *node, const struct spdk_bdev_i
 }
 
 /* fn_table submit_request: stamp the I/O with its path, then either forward
- * it in C (hybrid) or queue it for Python's next batch.
+ * it in C (hybrid, or a type Python has no submit hook for) or queue it for
+ * Python's next batch.
  */
 void
 spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 {
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
 	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(ch);
 	int mode = __atomic_load_n(&node->mode, __ATOMIC_RELAXED);
 
 	io_ctx->test = 0x5a;
 	io_ctx->ch = ch;
-	io_ctx->py_ch = spdk_io_channel_get_ctx(ch);
+	io_ctx->py_ch = py_ch;
 	io_ctx->via_python = mode == SPDK_PY_MODE_PYTHON || shim_routed_to_python(node, bdev_io);
 	if (!io_ctx->via_python) {
 		/* C's own path: nothing reads its state, so it is not kept. */
 		shim_forward(bdev_io);
 		return;
 	}
+	io_ctx->bounce = NULL;
+	py_ch->python_outstanding++;
+	if (!(node->submit_types & (1u << bdev_io->type)) && !shim_python_paused()) {
+		shim_forward(bdev_io);
+		return;
+	}
 	io_ctx->state = SPDK_PY_IO_QUEUED;
-	TAILQ_INSERT_TAIL(&io_ctx->py_ch->submitted, io_ctx, link);
-	spdk_py_channel_wake(io_ctx->py_ch);
+	TAILQ_INSERT_TAIL(&py_ch->submitted, io_ctx, link);
+	py_ch->python_queued++;
+	spdk_py_channel_wake(py_ch);
 }
 
-/* Move up to a batch of I/Os from queue into the channel's arrays. */
+/* Move up to a batch of I/Os from queue into the channel's arrays; those of
+ * c_types go on in C instead (submissions queued while Python was paused).
+ */
 static int
-shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, uint8_t state)
+shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, uint8_t state,
+		uint32_t c_types)
 {
 	struct spdk_py_io *io_ctx;
 	struct spdk_bdev_io *bdev_io;
@@ -419,7 +548,14 @@ shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, u
 
 	while (n < SPDK_PY_BATCH && (io_ctx = TAILQ_FIRST(queue)) != NULL) {
 		TAILQ_REMOVE(queue, io_ctx, link);
+		if (queue == &py_ch->submitted) {
+			py_ch->python_queued--;
+		}
 		bdev_io = spdk_bdev_io_from_ctx(io_ctx);
+		if (c_types & (1u << bdev_io->type)) {
+			shim_forward(bdev_io);
+			continue;
+		}
 		io_ctx->state = state;
 		py_ch->batch_ios[n] = bdev_io;
 		py_ch->batch_types[n] = bdev_io->type;
@@ -438,7 +574,8 @@ shim_run_submissions(struct spdk_py_channel *py_ch)
 	struct spdk_bdev_io *bdev_io;
 	int n, i, rc;
 
-	n = shim_take_batch(py_ch, &py_ch->submitted, SPDK_PY_IO_IN_PYTHON);
+	n = shim_take_batch(py_ch, &py_ch->submitted, SPDK_PY_IO_IN_PYTHON,
+			    ~py_ch->node->submit_types);
 	if (n == 0) {
 		return 0;
 	}
@@ -468,7 +605,7 @@ shim_run_completions(struct spdk_py_channel *py_ch)
 {
 	int n, i;
 
-	n = shim_take_batch(py_ch, &py_ch->completed, SPDK_PY_IO_OWNED);
+	n = shim_take_batch(py_ch, &py_ch->completed, SPDK_PY_IO_OWNED, 0);
 	if (n == 0) {
 		return 0;
 	}
@@ -501,7 +638,9 @@ shim_channel_poll(void *arg)
 		return SPDK_POLLER_BUSY;
 	}
 	n = shim_run_completions(py_ch);
-	n += shim_run_submissions(py_ch);
+	if (!shim_python_paused()) {
+		n += shim_run_submissions(py_ch);
+	}
 	pthread_mutex_unlock(&g_py_executor);
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
@@ -528,6 +667,8 @@ spdk_py_channel_wake(struct spdk_py_channel *py_ch)
 	}
 	while ((io_ctx = TAILQ_FIRST(&py_ch->submitted)) != NULL) {
 		TAILQ_REMOVE(&py_ch->submitted, io_ctx, link);
+		py_ch->python_queued--;
+		shim_python_leave(io_ctx);
 		io_ctx->via_python = false;
 		io_ctx->state = SPDK_PY_IO_OWNED;
 		spdk_py_forward(spdk_bdev_io_from_ctx(io_ctx));

@@ -134,7 +134,9 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 
 	py_ch->node = node;
 	py_ch->thread = spdk_get_thread();
-	py_ch->count_stats = node->count_stats;  /* fixed before the vbdev is registered */
+	/* Fixed before the vbdev is registered. */
+	py_ch->count_stats = node->count_stats;
+	py_ch->latency_hist = node->count_stats && node->latency_hist;
 	TAILQ_INIT(&py_ch->submitted);
 	TAILQ_INIT(&py_ch->completed);
 	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);
@@ -144,9 +146,12 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 static void
 shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 {
-	int t;
+	int t, b;
 
 	for (t = 0; t < SPDK_PY_NUM_IO_TYPES; t++) {
+		for (b = 0; b < SPDK_PY_HIST_BUCKETS; b++) {
+			sum->by_type[t].latency_hist[b] += part->by_type[t].latency_hist[b];
+		}
 		sum->by_type[t].ios += part->by_type[t].ios;
 		sum->by_type[t].blocks += part->by_type[t].blocks;
 		sum->by_type[t].errors += part->by_type[t].errors;
@@ -205,6 +210,7 @@ shim_stats_channel(struct spdk_io_channel_iter *i)
 	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
 
 	shim_stats_add(ctx->out, &py_ch->stats);
+	ctx->out->python_active += py_ch->python_outstanding - py_ch->python_queued;
 	spdk_for_each_channel_continue(i, 0);
 }
 

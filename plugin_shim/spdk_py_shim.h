@@ -24,9 +24,6 @@
 /* Room for the I/O types of every SPDK release, in per-type counters. */
 #define SPDK_PY_NUM_IO_TYPES	32
 
-/* Optional Python hooks a vbdev object may define; C skips the call otherwise. */
-#define SPDK_PY_HOOK_COMPLETE	0x1
-
 /* States of one I/O, kept in its driver_ctx: C owns the I/O until it is done. */
 #define SPDK_PY_IO_QUEUED	0	/* submitted to us, waiting for Python's batch */
 #define SPDK_PY_IO_IN_PYTHON	1	/* handed to Python, not taken yet */
@@ -41,6 +38,9 @@
  */
 #define SPDK_PY_LATENCY_SAMPLE	16
 
+/* Latency histogram buckets: bucket b counts latencies below 2^b ticks. */
+#define SPDK_PY_HIST_BUCKETS	40
+
 /* Per-I/O-type counters of completed I/Os. */
 struct spdk_py_io_stat {
 	uint64_t	ios;
@@ -49,10 +49,15 @@ struct spdk_py_io_stat {
 	uint64_t	latency_ticks;	/* submit to completion, summed over the samples */
 	uint64_t	latency_samples;
 	uint64_t	nomem_queued;	/* times the base said -ENOMEM and the I/O waited */
+	uint64_t	latency_hist[SPDK_PY_HIST_BUCKETS]; /* every I/O, if the vbdev asks */
 };
 
 struct spdk_py_stats {
 	struct spdk_py_io_stat	by_type[SPDK_PY_NUM_IO_TYPES];
+	/* I/Os on Python's path that left the submit queue and are not done:
+	 * zero (with submissions paused) means no Python code holds an I/O.
+	 */
+	int64_t			python_active;
 };
 
 /* One virtual bdev. The Python object behind it is reached through py.
@@ -66,11 +71,17 @@ struct spdk_py_vbdev {
 	struct spdk_thread	*thread;	/* where the base was opened (and is closed) */
 	void			*py;		/* ffi handle of the Python vbdev object */
 	int			mode;		/* SPDK_PY_MODE_* */
-	uint32_t		hooks;		/* SPDK_PY_HOOK_* the Python object defines */
+	/* Of the I/Os on Python's path (python mode, or routed), the types whose
+	 * submit and completion Python hooks; the others C forwards or completes
+	 * as the plain passthru would.
+	 */
+	uint32_t		submit_types;
+	uint32_t		complete_types;
 	uint32_t		route_types;	/* hybrid: bit (1 << type) sends a type to Python */
 	uint64_t		route_lba_start; /* hybrid: and I/Os touching [start, end) */
 	uint64_t		route_lba_end;
 	bool			count_stats;	/* keep the per-type counters */
+	bool			latency_hist;	/* and a latency histogram (needs count_stats) */
 	struct spdk_py_stats	retired;	/* counters of channels already destroyed */
 };
 
@@ -80,6 +91,7 @@ struct spdk_py_io {
 	uint8_t				state;	/* SPDK_PY_IO_* */
 	bool				via_python; /* its mode stamp: Python's path or C's */
 	int				status;	/* completion status, while queued for Python */
+	void				*bounce; /* a data buffer of ours, freed on completion */
 	struct spdk_io_channel		*ch;	/* our channel, for resubmission */
 	struct spdk_py_channel		*py_ch;	/* its context */
 	struct spdk_bdev_io_wait_entry	bdev_io_wait;
@@ -97,6 +109,10 @@ struct spdk_py_channel {
 	struct spdk_py_vbdev		*node;
 	struct spdk_thread		*thread;
 	bool				count_stats;	/* the node's, copied: read per I/O */
+	bool				latency_hist;	/* likewise */
+	/* On Python's path: submitted and not done, and of those, still queued. */
+	int64_t				python_outstanding;
+	int64_t				python_queued;
 	struct spdk_poller		*poller;	/* only while Python has work here */
 	struct spdk_py_io_queue		submitted;	/* for Python's submit_batch */
 	struct spdk_py_io_queue		completed;	/* for Python's complete_batch */
@@ -123,6 +139,7 @@ void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
 bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
+uint32_t spdk_py_io_block_size(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
@@ -143,6 +160,12 @@ int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats
 				void *cb_arg);
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
 void spdk_py_channel_wake(struct spdk_py_channel *py_ch);
+void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
+void spdk_py_pause(bool paused);
+int spdk_py_try_lock_executor(void);
+void spdk_py_unlock_executor(void);
+int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);

@@ -22,6 +22,26 @@ def buffers(io):
             for i in range(lib.spdk_py_io_iovcnt(io))]
 
 
+def bounce_buffer(io):
+    """A writable memoryview of a DMA buffer of the I/O's size, ours until the
+    I/O completes: fill it, then write_bounce(io) writes it to the base
+    instead of the caller's data (which must not change)."""
+    ffi, lib = binding.ffi, binding.lib
+    ptr = lib.spdk_py_io_bounce(io)
+    if ptr == ffi.NULL:
+        raise MemoryError("no DMA memory for a bounce buffer")
+    return memoryview(ffi.buffer(ptr, lib.spdk_py_io_num_blocks(io) * _blocklen(io)))
+
+
+def _blocklen(io):
+    return binding.lib.spdk_py_io_block_size(io)
+
+
+def write_bounce(io):
+    """Forward a WRITE to the base from its bounce buffer; 0 or a negative errno."""
+    return binding.lib.spdk_py_base_write_bounce(io)
+
+
 def complete(io, status):
     """Complete the I/O from Python (it must not be forwarded as well)."""
     binding.lib.spdk_py_io_complete(io, status)

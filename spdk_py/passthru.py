@@ -65,11 +65,21 @@ class PassthruVbdev(Vbdev):
     product_name = "passthru"
     # The RPC that recreates this vbdev from a saved config.
     create_method = "bdev_python_passthru_create"
+    # The modes this class works in.
+    modes = MODES
 
     def __init__(self, name, mode):
         super().__init__(name)
         self.mode = mode
         self.policy = Policy()
+
+    # A subclass gets C's plain passthru for the hooks it does not define: it
+    # inherits none of this class's Python forwarding, which is python mode's.
+    def plain_classes(self):
+        return (Vbdev,) if type(self) is PassthruVbdev else (Vbdev, PassthruVbdev)
+
+    def bind_hooks(self):
+        super().bind_hooks()
         lib = binding.lib
         # The I/O types this module forwards, with the base call for each.
         # READ first gets a buffer it owns (pt_read_get_buf_cb, run in C).
@@ -85,12 +95,12 @@ class PassthruVbdev(Vbdev):
         }
         # The same, indexed by type, for the batch loop.
         self._forward_by_type = [self._forward.get(t) for t in range(max(self._forward) + 1)]
-        # A subclass that overrides submit_request gets it called per I/O.
-        if type(self).submit_request is PassthruVbdev.submit_request:
-            self.submit_batch = self._submit_batch_fast
         self._has_md = lib.spdk_py_io_has_md
         self._writev = lib.spdk_py_base_writev
         self._writev_md = lib.spdk_py_base_writev_with_md
+        # The port itself: every I/O in one loop, with the lookups hoisted.
+        if type(self) is PassthruVbdev:
+            self.submit_batch = self._submit_batch_fast
 
     # The mode lives in C, where each I/O reads it when it is submitted.
     @property
@@ -114,8 +124,13 @@ class PassthruVbdev(Vbdev):
     def base_name(self):
         return binding.ffi.string(binding.lib.spdk_bdev_get_name(self.node.base_bdev)).decode()
 
-    # vbdev_passthru_submit_request
+    # vbdev_passthru_submit_request: Python sees every I/O (python mode).
     def submit_request(self, ch, io, io_type):
+        return self.forward(io, io_type)
+
+    def forward(self, io, io_type):
+        """Forward the I/O to the base as the passthru does; returns 0 or what
+        the base said (after queueing it on -ENOMEM)."""
         forward = self._forward.get(io_type)
         if forward is None:
             log.error("passthru: unknown I/O type %d" % io_type)
@@ -472,6 +487,9 @@ def rpc_bdev_python_passthru_set_mode(params):
     """
     _check_mode(params["mode"])
     pt_node = existing(params["name"])
+    if params["mode"] not in pt_node.modes:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s (%s) works in %s mode only"
+                       % (pt_node.name, pt_node.product_name, " or ".join(pt_node.modes)))
     pt_node.mode = params["mode"]
     find_name(params["name"]).mode = params["mode"]
     return True

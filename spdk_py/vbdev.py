@@ -5,7 +5,6 @@ Both stay alive until the bdev layer is done with them: the handle is dropped
 only when the io_device is unregistered (`released`), never before.
 """
 
-import errno
 import itertools
 
 from spdk_py.bdev import IoStatus, IoType
@@ -22,10 +21,27 @@ _waiters = {}
 _keys = itertools.count(1)
 
 
+# Per-type hook names: submit_read, complete_write, ...
+def _hook_name(prefix, io_type):
+    return "%s_%s" % (prefix, io_type.name.lower())
+
+
 class Vbdev:
-    """Subclass and override the hooks; the defaults fail what they do not know."""
+    """Subclass and define the hooks you need; see README's "Writing your own module".
+
+    Per-I/O hooks, all optional:
+      submit_request(ch, io, io_type)     every I/O type's submission
+      submit_<type>(io)                   one type's: submit_read, submit_write, ...
+      complete_io(io, io_type, status)    every I/O type's completion
+      complete_<type>(io, status)         one type's: complete_read, ...
+    An I/O type with no submit hook is forwarded to the base in C, and one with
+    no completion hook completes in C, as the plain passthru would: Python is
+    entered only where it has something to do.
+    """
 
     product_name = "Python vbdev"
+    # Keep a latency histogram of every I/O in C (read with collect_stats).
+    latency_histogram = False
 
     def __init__(self, name):
         ffi, lib = binding.require()
@@ -38,51 +54,89 @@ class Vbdev:
         if self.node == ffi.NULL:
             raise MemoryError("could not allocate vbdev %s" % name)
         self.node.count_stats = True
-        if type(self).complete_io is not Vbdev.complete_io:
-            self.node.hooks |= lib.SPDK_PY_HOOK_COMPLETE
+        self.node.latency_hist = self.latency_histogram
+        self.bind_hooks()
         live.add(self)
+
+    # Classes whose hooks count as "not defined": C runs the plain passthru instead.
+    def plain_classes(self):
+        return (Vbdev,)
+
+    def _defines(self, attr):
+        owner = next((k for k in type(self).__mro__ if attr in vars(k)), None)
+        return owner is not None and owner not in self.plain_classes()
+
+    def _hooks(self, generic, prefix):
+        """(bound hook by I/O type or None where C does it, their types as a bit
+        mask, whether the hook is the generic one)."""
+        num_types = len(self.python_ios)
+        if self._defines(generic):
+            return [getattr(self, generic)] * num_types, (1 << num_types) - 1, True
+        hooks = [None] * num_types
+        for t in IoType:
+            if self._defines(_hook_name(prefix, t)):
+                hooks[t] = getattr(self, _hook_name(prefix, t))
+        return hooks, sum(1 << t for t, hook in enumerate(hooks) if hook is not None), False
+
+    def bind_hooks(self):
+        """Tell C which I/O types Python hooks; again after the class changes (reload)."""
+        self._submit_hooks, submit_mask, self._submit_generic = self._hooks("submit_request",
+                                                                           "submit")
+        self._complete_hooks, complete_mask, self._complete_generic = self._hooks("complete_io",
+                                                                                 "complete")
+        self.node.submit_types = submit_mask
+        self.node.complete_types = complete_mask
 
     @property
     def bdev(self):
         """The struct spdk_bdev * this vbdev registers."""
         return binding.ffi.addressof(self.node.bdev)
 
-    # Per-I/O hooks. submit_request must forward, queue or complete the I/O
-    # (through the lib.spdk_py_base_*/spdk_py_io_* helpers); one it leaves
-    # untaken, by returning or raising, C fails.
-    def submit_request(self, ch, io, io_type):
-        return -errno.ENOTSUP
+    # A submit hook must forward, queue or complete the I/O (through the
+    # lib.spdk_py_base_*/spdk_py_io_* helpers, or spdk_py.io); one it leaves
+    # untaken, by returning or raising, C fails. A completion hook returns the
+    # status to complete the I/O with (None: unchanged).
 
     def io_type_supported(self, io_type):
         return False
 
-    # Optional: defining it in a subclass puts Python on the completion path.
-    # It returns the status to complete the I/O with (None: unchanged).
-    def complete_io(self, io, io_type, status):
-        return status
-
-    # What C calls: a batch of I/Os per call. Override for speed; these
-    # defaults call the per-I/O hooks, and an exception fails only its I/O.
+    # What C calls: a batch of I/Os per call, dispatched to the hooks. Override
+    # for speed; an exception fails only its own I/O.
     def submit_batch(self, ch, ios, types, n):
-        submit = self.submit_request
+        hooks, generic = self._submit_hooks, self._submit_generic
         seen = self.python_ios
         for i in range(n):
-            seen[types[i]] += 1
+            io_type = types[i]
+            seen[io_type] += 1
+            hook = hooks[io_type]
+            if hook is None:  # C's to forward (it was queued while Python paused)
+                binding.lib.spdk_py_forward(ios[i])
+                continue
             try:
-                submit(ch, ios[i], types[i])
+                if generic:
+                    hook(ch, ios[i], io_type)
+                else:
+                    hook(ios[i])
             except Exception as exc:
-                io_exception(self, "submit_request", types[i], exc)
+                io_exception(self, hook.__name__, io_type, exc)
 
     def complete_batch(self, ios, types, statuses, n):
-        complete = self.complete_io
+        hooks, generic = self._complete_hooks, self._complete_generic
         for i in range(n):
+            io_type = types[i]
+            hook = hooks[io_type]
+            if hook is None:
+                continue
             try:
-                status = complete(ios[i], types[i], statuses[i])
+                if generic:
+                    status = hook(ios[i], io_type, statuses[i])
+                else:
+                    status = hook(ios[i], statuses[i])
                 if status is not None:
                     statuses[i] = status
             except Exception as exc:
                 statuses[i] = FAILED
-                io_exception(self, "complete_io", types[i], exc)
+                io_exception(self, hook.__name__, io_type, exc)
 
     # Control-path hooks.
     def dump_info(self):
@@ -92,14 +146,22 @@ class Vbdev:
     def destruct(self):
         return 0
 
-    def collect_stats(self, done):
-        """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks,
-        latency_samples, nomem_queued} (latency is sampled), summed over every
-        channel; names from IoType, types with no I/O left out."""
+    def collect(self, done):
+        """done(rc, out): out is a struct spdk_py_stats summed over every
+        channel, each read on its own thread."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_stats *")
+        cb_arg = waiter(lambda rc: done(rc, out))
+        rc = lib.spdk_py_vbdev_collect_stats(self.node, out, cb_arg)
+        if rc:
+            finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
 
-        def collected(rc):
+    def collect_stats(self, done):
+        """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks,
+        latency_samples, nomem_queued} (latency is sampled; latency_hist too,
+        if the class keeps a histogram), summed over every channel; names
+        from IoType, types with no I/O left out."""
+        def collected(rc, out):
             stats = {}
             for t in IoType:
                 s = out.by_type[t]
@@ -109,11 +171,10 @@ class Vbdev:
                                              "latency_ticks": s.latency_ticks,
                                              "latency_samples": s.latency_samples,
                                              "nomem_queued": s.nomem_queued}
+                    if self.latency_histogram:
+                        stats[t.name.lower()]["latency_hist"] = list(s.latency_hist)
             done(rc, stats)
-        cb_arg = waiter(collected)
-        rc = lib.spdk_py_vbdev_collect_stats(self.node, out, cb_arg)
-        if rc:
-            finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
+        self.collect(collected)
 
     def released(self):
         """The C side is gone: nothing will call into this object again."""

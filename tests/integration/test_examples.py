@@ -4,12 +4,15 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from spdk_py import shim
+from spdk_py.process import RpcError, parse_bdevperf, run_app
 from spdk_py.plugins import DEFAULT
 from tests.integration.test_hybrid import perform_tests_in_background
 
 EXAMPLES = ",".join(DEFAULT + ("examples.error_injector", "examples.readonly_guard",
-                               "examples.latency_histogram"))
+                               "examples.latency_histogram", "examples.xor"))
 
 
 def stack(method, **extra):
@@ -54,13 +57,83 @@ def test_readonly_guard(spdk_app, py_env):
     assert stats["read"]["errors"] == 0
 
 
-def test_latency_histogram(spdk_app, py_env):
-    perf = run(spdk_app, py_env, stack("bdev_latency_histogram_create"), "-w", "randread")
-    histogram = perf.rpc("bdev_latency_histogram_get", name="Ex0")
-    reads = sum(histogram["read"].values())
+@pytest.mark.parametrize("mode", ["python", "hybrid"])
+def test_latency_histogram(spdk_app, py_env, mode):
+    perf = run(spdk_app, py_env, stack("bdev_latency_histogram_create", mode=mode), "-w", "randrw",
+               "-M", 70)
+    histogram = perf.rpc("bdev_latency_histogram_get", name="Ex0")["io_types"]
     stats = perf.rpc("bdev_python_passthru_get_stats", name="Ex0")["io_types"]
-    assert reads == stats["read"]["ios"] > 1000
-    assert all(k.startswith("<") and k.endswith("us") for k in histogram["read"])
+    for io_type in ("read", "write"):
+        summary = histogram[io_type]
+        # Every I/O is in the histogram (C counts them all), none went through Python.
+        assert summary["ios"] == sum(summary["buckets"].values()) == stats[io_type]["ios"] > 1000
+        assert "python_ios" not in stats[io_type]
+        assert 0 < summary["p50_us"] <= summary["p99_us"]
+        assert all(k.startswith("<") and k.endswith("us") for k in summary["buckets"])
+    assert histogram["read"]["ios"] > histogram["write"]["ios"]
+
+
+def test_unhooked_types_stay_in_c(spdk_app, py_env):
+    # The read-only guard hooks writes only: reads are forwarded in C, never seen by Python.
+    perf = run(spdk_app, py_env, stack("bdev_readonly_guard_create", lba_start=0, lba_end=1),
+               "-w", "randrw", "-M", 50)
+    stats = perf.rpc("bdev_python_passthru_get_stats", name="Ex0")["io_types"]
+    assert stats["write"]["python_ios"] >= stats["write"]["ios"] > 1000
+    assert "python_ios" not in stats["read"] and stats["read"]["ios"] > 1000
+
+
+KEY = "a5c3"
+
+
+def xor_bytes(data, key):
+    return bytes(b ^ key[i % len(key)] for i, b in enumerate(data))
+
+
+@pytest.mark.parametrize("cpumask", ["0x1", "0x3"])
+def test_xor_verify(spdk_install, hugepages, py_env, cpumask):
+    rc, out = run_app(spdk_install, "bdevperf", stack("bdev_xor_create", key=KEY),
+                      ["-q", 32, "-o", 4096, "-w", "verify", "-t", 2, "-C"],
+                      env=py_env(EXAMPLES), cpumask=cpumask, timeout=60)
+    result = parse_bdevperf(out)
+    assert rc == 0 and not result.failed and result.jobs, out
+
+
+def test_xor_base_holds_transformed_bytes(spdk_install, hugepages, py_env, tmp_path):
+    size = 1024 * 1024
+    backing = tmp_path / "backing.img"
+    backing.write_bytes(b"\0" * size)
+    pattern = os.urandom(size)
+    (tmp_path / "pattern.bin").write_bytes(pattern)
+    config = {"subsystems": [{"subsystem": "bdev", "config": [
+        {"method": "bdev_aio_create", "params": {"name": "Base0", "filename": str(backing),
+                                                 "block_size": 512}},
+        {"method": "bdev_xor_create", "params": {"base_bdev_name": "Base0", "name": "Xor0",
+                                                 "key": KEY}},
+    ]}]}
+
+    def dd(*args):
+        rc, out = run_app(spdk_install, "spdk_dd", config, [*args, "--bs", 65536, "--qd", 4],
+                          env=py_env(EXAMPLES), timeout=60)
+        assert rc == 0, out
+
+    dd("--if", tmp_path / "pattern.bin", "--ob", "Xor0")
+    on_base = backing.read_bytes()
+    assert on_base != pattern
+    assert on_base == xor_bytes(pattern, bytes.fromhex(KEY) * (512 // 2))
+    dd("--ib", "Xor0", "--of", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == pattern
+
+
+def test_xor_refuses_bad_keys_and_hybrid(spdk_app, py_env):
+    target = spdk_app("spdk_tgt", env=py_env(EXAMPLES))
+    target.rpc("bdev_malloc_create", name="Malloc0", num_blocks=2048, block_size=512)
+    for key, message in [("zz", "hex digits"), ("", "power of two"), ("a1b2c3", "power of two")]:
+        with pytest.raises(RpcError, match=message):
+            target.rpc("bdev_xor_create", base_bdev_name="Malloc0", name="Xor0", key=key)
+    target.rpc("bdev_xor_create", base_bdev_name="Malloc0", name="Xor0", key=KEY)
+    with pytest.raises(RpcError, match="python mode only"):
+        target.rpc("bdev_python_passthru_set_mode", name="Xor0", mode="hybrid")
+    assert target.rpc("bdev_get_bdevs", name="Xor0")[0]["driver_specific"]["xor"]["key_bytes"] == 2
 
 
 def test_example_rpcs_through_rpc_py_plugin(spdk_install, spdk_app, py_env):
