@@ -42,6 +42,10 @@ def bdev_config(kind, mode=None, stats=True, cache_size=1024):
         # A passthru whose completion hook counts statuses: Python on both paths.
         config.append({"method": "bdev_counting_create",
                        "params": {"base_bdev_name": "Null0", "name": "PT0", "mode": mode}})
+    elif kind == "histogram":
+        # The stats example: C keeps a latency histogram of every I/O.
+        config.append({"method": "bdev_latency_histogram_create",
+                       "params": {"base_bdev_name": "Null0", "name": "PT0", "mode": mode}})
     elif kind == "python":
         config.append({"method": "bdev_python_passthru_create",
                        "params": {"base_bdev_name": "Null0", "name": "PT0", "mode": mode,
@@ -55,6 +59,9 @@ def configurations(modes):
     for mode in modes:
         if mode == "python_completion":
             yield mode, bdev_config(mode, "python")
+            continue
+        if mode == "stats_example_hybrid":
+            yield mode, bdev_config("histogram", "hybrid")
             continue
         # "<mode>_nostats": the same with the per-I/O-type counters off, to price them.
         base_mode, _, nostats = mode.partition("_")
@@ -84,17 +91,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--modes", default="python,python_completion,hybrid,hybrid_nostats",
+    parser.add_argument("--modes", default="python,python_completion,hybrid,hybrid_nostats,"
+                        "stats_example_hybrid",
                         help="Python passthru modes to run (<mode>_nostats: counters off; "
-                             "python_completion: python mode with a completion hook)")
+                             "python_completion: python mode with a completion hook; "
+                             "stats_example_hybrid: examples/latency_histogram.py in hybrid)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     args = parser.parse_args(argv)
 
     install = spdk.locate()
     hugepages.ensure()
-    # tests.plugins.faulty has the passthru with a completion hook (bdev_counting_create).
+    # tests.plugins.faulty has the passthru with both hooks (bdev_counting_create).
     env = tgt.app_env(install, shim.build(install, quiet=True),
-                      "spdk_py.passthru,tests.plugins.faulty", base={})
+                      "spdk_py.passthru,tests.plugins.faulty,examples.latency_histogram", base={})
     modes = [m for m in args.modes.split(",") if m]
     scenarios = [s for s in args.scenarios.split(",") if s]
 
@@ -136,6 +145,9 @@ def summarize(iops, install, args):
             best = max(samples)
             row = {"iops_best": best, "iops_median": statistics.median(samples),
                    "iops_runs": samples, "ratio_to_c_passthru": best / base}
+            if name == "stats_example_hybrid" and "python_hybrid" in by_config:
+                # The stats example's cost: against the plain hybrid passthru.
+                row["ratio_to_plain_hybrid"] = best / max(by_config["python_hybrid"])
             if SCENARIOS[scenario][1] == 1:
                 # One job at QD1: mean latency is the inverse of its IOPS.
                 row["avg_latency_us"] = 1e6 / best

@@ -195,10 +195,16 @@ shim_io_device_unregister_cb(void *io_device)
 void
 spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 {
+	if (node->collecting > 0) {
+		node->unregister_pending = true;
+		node->unregister_notify = notify;
+		return;
+	}
 	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
 }
 
 struct shim_stats_ctx {
+	struct spdk_py_vbdev	*node;
 	struct spdk_py_stats	*out;
 	void			*cb_arg;
 };
@@ -218,9 +224,14 @@ static void
 shim_stats_done(struct spdk_io_channel_iter *i, int status)
 {
 	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct spdk_py_vbdev *node = ctx->node;
 
 	spdk_py_done(ctx->cb_arg, status);
 	free(ctx);
+	if (--node->collecting == 0 && node->unregister_pending) {
+		node->unregister_pending = false;
+		spdk_py_vbdev_io_device_unregister(node, node->unregister_notify);
+	}
 }
 
 /* Sum the counters of every channel (each read on its own thread) into out;
@@ -234,9 +245,11 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 	if (ctx == NULL) {
 		return -ENOMEM;
 	}
+	ctx->node = node;
 	ctx->out = out;
 	ctx->cb_arg = cb_arg;
 	*out = node->retired;
+	node->collecting++;
 	spdk_for_each_channel(node, shim_stats_channel, ctx, shim_stats_done);
 	return 0;
 }

@@ -83,6 +83,12 @@ struct spdk_py_vbdev {
 	bool			count_stats;	/* keep the per-type counters */
 	bool			latency_hist;	/* and a latency histogram (needs count_stats) */
 	struct spdk_py_stats	retired;	/* counters of channels already destroyed */
+	/* SPDK refuses to unregister an io_device with a for_each_channel in
+	 * flight: the unregister waits for the collections to end.
+	 */
+	int			collecting;
+	bool			unregister_pending;
+	bool			unregister_notify;
 };
 
 /* Per-I/O context in bdev_io->driver_ctx. */

@@ -10,7 +10,7 @@ import json
 import sys
 import traceback
 
-from spdk_py import bdev, introspect, jsonrpc, log, vbdev  # noqa: F401 (introspect: its RPC)
+from spdk_py import bdev, introspect, jsonrpc, log, reload, vbdev  # noqa: F401 (their RPCs)
 from spdk_py.io_errors import io_exception
 from spdk_py.binding import binding
 from spdk_py.plugins import configured as configured_plugins

@@ -10,6 +10,7 @@ later with request.result(...) or request.error(...). Whatever happens, every
 request is answered exactly once.
 """
 
+import contextlib
 import importlib
 import json
 import os
@@ -53,15 +54,29 @@ class Method:
 
 # Every method defined with @rpc_method, by name, in definition order.
 methods = {}
+# Where @rpc_method puts methods while a reload runs new code: aside, until the swap.
+_staging = None
+
+
+@contextlib.contextmanager
+def staged():
+    """Methods defined inside go into the dict yielded, not into methods."""
+    global _staging
+    saved, _staging = _staging, {}
+    try:
+        yield _staging
+    finally:
+        _staging = saved
 
 
 def rpc_method(name, params=None, optional=None, state_mask=RUNTIME, deferred=False,
                short=None):
     """Define a JSON-RPC method. short maps params to rpc.py's one-letter flags."""
     def register(func):
-        if name in methods:
+        target = methods if _staging is None else _staging
+        if name in target:
             raise ValueError("RPC method %s defined twice" % name)
-        methods[name] = Method(name, func, dict(params or {}), dict(optional or {}),
+        target[name] = Method(name, func, dict(params or {}), dict(optional or {}),
                                state_mask, deferred, (func.__doc__ or "").strip(),
                                dict(short or {}))
         return func
@@ -129,10 +144,11 @@ def defined_by(plugins):
     return [(m.name, m.state_mask) for m in methods.values()]
 
 
-def register_all():
-    """Route every defined method to Python (the shim registered most at load)."""
+def register_all(which=None):
+    """Route every defined method (or those of which) to Python; the shim
+    registered most at load."""
     _, lib = binding.require()
-    for method in methods.values():
+    for method in (methods if which is None else which).values():
         rc = lib.spdk_py_rpc_register(method.name.encode(), method.state_mask)
         if rc < 0:
             raise RuntimeError("cannot register RPC %s: %s" % (method.name, os.strerror(-rc)))

@@ -98,8 +98,9 @@ class PassthruVbdev(Vbdev):
         self._has_md = lib.spdk_py_io_has_md
         self._writev = lib.spdk_py_base_writev
         self._writev_md = lib.spdk_py_base_writev_with_md
-        # The port itself: every I/O in one loop, with the lookups hoisted.
-        if type(self) is PassthruVbdev:
+        # The port's forwarding (this class, or a subclass that takes it as its
+        # submit_request): every I/O in one loop, with the lookups hoisted.
+        if type(self).submit_request is PassthruVbdev.submit_request and self._submit_generic:
             self.submit_batch = self._submit_batch_fast
 
     # The mode lives in C, where each I/O reads it when it is submitted.

@@ -8,7 +8,7 @@ for the target.
 
 import json
 
-from spdk_py import jsonrpc, plugins
+from spdk_py import introspect, jsonrpc, plugins, reload  # noqa: F401 (introspect, reload: their RPCs)
 
 
 def _option_type(t):

@@ -40,6 +40,8 @@ class FaultyVbdev(passthru.PassthruVbdev):
 
 class CountingVbdev(passthru.PassthruVbdev):
     create_method = "bdev_counting_create"
+    # Python forwards every submission too, as the plain passthru does in python mode.
+    submit_request = passthru.PassthruVbdev.submit_request
 
     def __init__(self, name, mode):
         super().__init__(name, mode)

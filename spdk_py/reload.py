@@ -1,0 +1,216 @@
+"""Hot reload: a plugin module's new code in a running target, with I/O quiesced.
+
+    spdk_py_reload_plugin {"name": "my_plugin"}
+
+1. The new source is compiled and run into a fresh module object, its RPC
+   methods kept aside. If that fails, the answer is the error and nothing
+   has changed: the old code keeps running.
+2. Python's I/O path pauses: I/Os arriving for Python wait in their
+   channel's queue in C; those Python already holds finish (completions
+   still flow). The swap waits until no channel has an I/O in Python's hands.
+3. The swap, with no I/O in Python and no reactor in a Python batch: the
+   module in sys.modules, its RPC methods (new ones registered in the
+   target), and the class of each of its live vbdevs, whose state is kept.
+   A module-level `migrate(old_module)` in the new code, if any, runs first
+   and may carry module state over (if it raises, nothing is swapped).
+4. Python resumes: the queued I/Os go to the new code.
+
+spdk_py's own modules are not reloadable: other modules hold references to
+their objects.
+"""
+
+import errno
+import functools
+import importlib.util
+import sys
+import time
+import traceback
+
+from spdk_py import jsonrpc, log, passthru, vbdev
+from spdk_py.binding import binding
+from spdk_py.jsonrpc import RpcError, rpc_method
+
+QUIESCE_TIMEOUT_S = 10.0
+POLL_US = 1000
+
+_in_progress = False
+
+
+def _reloadable(name):
+    from spdk_py import _host  # the loaded plugins; _host imports this module
+
+    if name.split(".")[0] == "spdk_py":
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is part of spdk_py and cannot be reloaded; "
+                       "restart the target to change it" % name)
+    loaded = [p.__name__ for p in _host.plugins]
+    if name not in loaded:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is not a loaded plugin (loaded: %s)"
+                       % (name, ", ".join(loaded)))
+    return sys.modules[name]
+
+
+def _load(old):
+    """(new module, its RPC methods): the new code run aside, sys.modules untouched."""
+    name = old.__name__
+    try:
+        spec = importlib.util.find_spec(name)
+        # Compiled from the source now: a .pyc of the same second and size could be stale.
+        code = compile(spec.loader.get_source(name), spec.origin, "exec")
+        new = importlib.util.module_from_spec(spec)
+        with jsonrpc.staged() as methods:
+            # Code that looks itself up while it runs (dataclasses do) finds the new module.
+            sys.modules[name] = new
+            try:
+                exec(code, new.__dict__)
+            finally:
+                sys.modules[name] = old
+    except Exception as exc:
+        log.error("reload of %s failed:\n%s" % (name, traceback.format_exc()))
+        raise RpcError(-errno.EINVAL, "%s: the new code failed, the old code keeps running: "
+                       "%s" % (name, _describe(exc))) from None
+    taken = [m for m in methods if m in jsonrpc.methods
+             and jsonrpc.methods[m].func.__module__ != name]
+    if taken:
+        raise RpcError(-errno.EEXIST, "%s: RPC method(s) %s belong to another plugin"
+                       % (name, ", ".join(taken)))
+    return new, methods
+
+
+def _describe(exc):
+    if isinstance(exc, SyntaxError):
+        return "SyntaxError: %s (%s, line %s)" % (exc.msg, exc.filename, exc.lineno)
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def _new_class(new, cls):
+    """The new module's class of the same name, which must still be a Vbdev."""
+    replacement = getattr(new, cls.__qualname__, None)
+    if not (isinstance(replacement, type) and issubclass(replacement, vbdev.Vbdev)):
+        raise RpcError(-errno.EINVAL, "%s: the new code has no Vbdev class %s, which live "
+                       "vbdevs use; the old code keeps running"
+                       % (new.__name__, cls.__qualname__))
+    return replacement
+
+
+def _remap_factory(factory, name, new):
+    """A pending creation's factory, pointed at the new code's class."""
+    if isinstance(factory, functools.partial):
+        return functools.partial(_remap_factory(factory.func, name, new), *factory.args,
+                                 **factory.keywords)
+    if isinstance(factory, type) and factory.__module__ == name:
+        return _new_class(new, factory)
+    return factory
+
+
+class Reload:
+    """One reload, answered on request when done."""
+
+    def __init__(self, request, old):
+        self.request = request
+        self.old = old
+        self.name = old.__name__
+        self.new, self.methods = _load(old)
+        self.vbdevs = [vb for vb in vbdev.live if type(vb).__module__ == self.name]
+        # Every class the swap needs, checked before anything pauses.
+        self.classes = {type(vb): _new_class(self.new, type(vb)) for vb in self.vbdevs}
+        self.factories = {n: _remap_factory(n.factory, self.name, self.new)
+                          for n in passthru.bdev_names}
+        self.started = time.monotonic()
+
+    def start(self):
+        binding.lib.spdk_py_pause(True)
+        self._poll()
+
+    def _later(self, step):
+        rc = binding.lib.spdk_py_call_later(POLL_US, vbdev.waiter(lambda rc: step()))
+        if rc:
+            self._finish(RpcError.from_errno(rc, "cannot wait for I/O to quiesce"))
+
+    def _poll(self):
+        """Sum the I/Os in Python's hands over every vbdev's channels."""
+        nodes = list(vbdev.live)
+        tally = {"pending": len(nodes), "active": 0, "rc": 0}
+
+        def counted(rc, out):
+            tally["active"] += out.python_active if rc == 0 else 0
+            tally["rc"] = tally["rc"] or rc
+            tally["pending"] -= 1
+            if tally["pending"] == 0:
+                self._polled(tally["active"], tally["rc"])
+        if not nodes:
+            self._polled(0, 0)
+        for node in nodes:
+            node.collect(counted)
+
+    def _polled(self, active, rc):
+        if rc == 0 and active == 0:
+            self._swap_when_unlocked()
+        elif time.monotonic() - self.started > QUIESCE_TIMEOUT_S:
+            self._finish(RpcError(-errno.ETIMEDOUT, "%s: %d I/O(s) still in Python after %gs; "
+                                  "the old code keeps running"
+                                  % (self.name, active, QUIESCE_TIMEOUT_S)))
+        else:
+            self._later(self._poll)
+
+    def _swap_when_unlocked(self):
+        # Quiet, but a reactor may be between polls holding the executor lock.
+        if binding.lib.spdk_py_try_lock_executor() != 0:
+            self._later(self._swap_when_unlocked)
+            return
+        try:
+            self._swap()
+        except RpcError as exc:
+            self._finish(exc)
+        except Exception as exc:
+            log.error("reload of %s: migrate failed:\n%s" % (self.name, traceback.format_exc()))
+            self._finish(RpcError(-errno.EINVAL, "%s: migrate() failed, the old code keeps "
+                                  "running: %s" % (self.name, _describe(exc))))
+        else:
+            self._finish(None)
+        finally:
+            binding.lib.spdk_py_unlock_executor()
+
+    def _swap(self):
+        from spdk_py import _host
+
+        migrate = getattr(self.new, "migrate", None)
+        if migrate is not None:
+            migrate(self.old)
+        # Nothing below fails short of a bug: the swap is all or nothing.
+        sys.modules[self.name] = self.new
+        parent, _, leaf = self.name.rpartition(".")
+        if parent:
+            setattr(sys.modules[parent], leaf, self.new)
+        _host.plugins[_host.plugins.index(self.old)] = self.new
+        for method in [m for m, d in jsonrpc.methods.items() if d.func.__module__ == self.name]:
+            del jsonrpc.methods[method]
+        jsonrpc.methods.update(self.methods)
+        jsonrpc.register_all(self.methods)
+        for vb in self.vbdevs:
+            vb.__class__ = self.classes[type(vb)]
+            vb.bind_hooks()
+        for pending in passthru.bdev_names:
+            pending.factory = self.factories.get(pending, pending.factory)
+
+    def _finish(self, error):
+        global _in_progress
+        binding.lib.spdk_py_pause(False)
+        _in_progress = False
+        if error is not None:
+            self.request.error(error.code, error.message)
+            return
+        took_ms = (time.monotonic() - self.started) * 1e3
+        log.notice("reloaded %s in %.1f ms (%d vbdevs)" % (self.name, took_ms, len(self.vbdevs)))
+        self.request.result({"name": self.name, "vbdevs": sorted(vb.name for vb in self.vbdevs),
+                             "methods": list(self.methods), "took_ms": round(took_ms, 3)})
+
+
+@rpc_method("spdk_py_reload_plugin", params={"name": str}, deferred=True)
+def spdk_py_reload_plugin(request, params):
+    """Reload a plugin module's code in the running target, I/O quiesced for the swap."""
+    global _in_progress
+    if _in_progress:
+        raise RpcError(-errno.EBUSY, "a reload is already in progress")
+    job = Reload(request, _reloadable(params["name"]))
+    _in_progress = True
+    job.start()
