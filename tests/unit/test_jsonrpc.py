@@ -40,3 +40,12 @@ def test_passthru_methods_are_defined():
     assert {"construct_ext_passthru_bdev", "delete_ext_passthru_bdev",
             "bdev_python_passthru_create", "bdev_python_passthru_delete"} <= set(names)
     assert set(names.values()) == {jsonrpc.RUNTIME}
+
+
+def test_staged_methods_stay_aside():
+    with jsonrpc.staged() as staged:
+        @jsonrpc.rpc_method("unit_staged_method")
+        def handler(params):
+            return 1
+    assert "unit_staged_method" in staged
+    assert "unit_staged_method" not in jsonrpc.methods
