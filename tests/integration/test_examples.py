@@ -41,7 +41,7 @@ def test_error_injector(spdk_app, py_env):
                        "lba_end": 32768})])
     counts = perf.rpc("bdev_error_injector_get_counts", name="Ex0")
     assert counts.get("read", 0) > 100 and "write" not in counts, counts
-    # Reads go to Python one by one (submit_request), and only the chosen ones failed.
+    # Reads go to Python (submit_read), and only the chosen ones failed.
     stats = perf.rpc("bdev_python_passthru_get_stats", name="Ex0")["io_types"]
     assert stats["read"]["errors"] == counts["read"]
     assert stats["write"]["errors"] == 0
