@@ -136,18 +136,24 @@ def save_report(report, prefix):
 
 
 def summarize(iops, install, args):
-    """Ratios use each configuration's best run: noise on a shared machine only
-    ever takes throughput away. Medians are kept beside them."""
+    """Two ratios to the C passthru: of the best runs (noise on a shared machine
+    only ever takes throughput away), and the median of each round's own
+    ratio (a configuration and the C passthru run seconds apart, so they see
+    the same machine; this one moves least between invocations)."""
     rows = {}
     for scenario, by_config in iops.items():
         base = max(by_config[BASELINE])
         for name, samples in by_config.items():
             best = max(samples)
+            paired = [s / b for s, b in zip(samples, by_config[BASELINE])]
             row = {"iops_best": best, "iops_median": statistics.median(samples),
-                   "iops_runs": samples, "ratio_to_c_passthru": best / base}
+                   "iops_runs": samples, "ratio_to_c_passthru": best / base,
+                   "ratio_paired_median": statistics.median(paired)}
             if name == "stats_example_hybrid" and "python_hybrid" in by_config:
                 # The stats example's cost: against the plain hybrid passthru.
                 row["ratio_to_plain_hybrid"] = best / max(by_config["python_hybrid"])
+                row["ratio_to_plain_hybrid_paired_median"] = statistics.median(
+                    s / h for s, h in zip(samples, by_config["python_hybrid"]))
             if SCENARIOS[scenario][1] == 1:
                 # One job at QD1: mean latency is the inverse of its IOPS.
                 row["avg_latency_us"] = 1e6 / best
@@ -158,14 +164,15 @@ def summarize(iops, install, args):
 
 
 def print_table(report):
-    print("\n%-12s %-22s %12s %12s %9s %10s"
-          % ("scenario", "config", "best IOPS", "median", "x C pt", "lat us"))
+    print("\n%-12s %-22s %12s %12s %9s %9s %10s"
+          % ("scenario", "config", "best IOPS", "median", "x C best", "x C pair", "lat us"))
     for scenario, rows in report["results"].items():
         for name, row in rows.items():
             lat = row.get("avg_latency_us")
-            print("%-12s %-22s %12.0f %12.0f %9.3f %10s" % (
+            print("%-12s %-22s %12.0f %12.0f %9.3f %9.3f %10s" % (
                 scenario, name, row["iops_best"], row["iops_median"],
-                row["ratio_to_c_passthru"], "%.3f" % lat if lat else "-"))
+                row["ratio_to_c_passthru"], row["ratio_paired_median"],
+                "%.3f" % lat if lat else "-"))
 
 
 def draw_chart(report, path):
