@@ -11,11 +11,11 @@ struct spdk_py_io_stat {
 	uint64_t latency_ticks;
 	uint64_t latency_samples;
 	uint64_t nomem_queued;
-	uint64_t latency_hist[...];
 };
 
 struct spdk_py_stats {
 	struct spdk_py_io_stat by_type[...];
+	uint64_t latency_hist[...];
 	int64_t python_active;
 };
 

@@ -107,7 +107,8 @@ shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int s
 			stat->latency_samples++;
 		}
 		if (py_ch->latency_hist) {
-			stat->latency_hist[shim_hist_bucket(ticks)]++;
+			py_ch->stats.latency_hist[bdev_io->type * SPDK_PY_HIST_BUCKETS +
+						  shim_hist_bucket(ticks)]++;
 		}
 	}
 	stat->ios++;
@@ -418,7 +419,7 @@ shim_resubmit_io(void *arg)
 	if (io_ctx->via_python) {
 		shim_python_leave(io_ctx);
 	}
-	spdk_py_submit_request(io_ctx->ch, bdev_io);
+	spdk_py_submit_request(spdk_io_channel_from_ctx(io_ctx->py_ch), bdev_io);
 }
 
 /* Park an I/O that met -ENOMEM until the base has a bdev_io to spare. */
@@ -515,7 +516,6 @@ spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 	int mode = __atomic_load_n(&node->mode, __ATOMIC_RELAXED);
 
 	io_ctx->test = 0x5a;
-	io_ctx->ch = ch;
 	io_ctx->py_ch = py_ch;
 	io_ctx->via_python = mode == SPDK_PY_MODE_PYTHON || shim_routed_to_python(node, bdev_io);
 	if (!io_ctx->via_python) {

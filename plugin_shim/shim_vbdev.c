@@ -146,18 +146,18 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 static void
 shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 {
-	int t, b;
+	size_t t, b;
 
 	for (t = 0; t < SPDK_PY_NUM_IO_TYPES; t++) {
-		for (b = 0; b < SPDK_PY_HIST_BUCKETS; b++) {
-			sum->by_type[t].latency_hist[b] += part->by_type[t].latency_hist[b];
-		}
 		sum->by_type[t].ios += part->by_type[t].ios;
 		sum->by_type[t].blocks += part->by_type[t].blocks;
 		sum->by_type[t].errors += part->by_type[t].errors;
 		sum->by_type[t].latency_ticks += part->by_type[t].latency_ticks;
 		sum->by_type[t].latency_samples += part->by_type[t].latency_samples;
 		sum->by_type[t].nomem_queued += part->by_type[t].nomem_queued;
+	}
+	for (b = 0; b < SPDK_COUNTOF(sum->latency_hist); b++) {
+		sum->latency_hist[b] += part->latency_hist[b];
 	}
 }
 

@@ -161,6 +161,8 @@ class Vbdev:
         latency_samples, nomem_queued} (latency is sampled; latency_hist too,
         if the class keeps a histogram), summed over every channel; names
         from IoType, types with no I/O left out."""
+        buckets = binding.lib.SPDK_PY_HIST_BUCKETS
+
         def collected(rc, out):
             stats = {}
             for t in IoType:
@@ -172,7 +174,8 @@ class Vbdev:
                                              "latency_samples": s.latency_samples,
                                              "nomem_queued": s.nomem_queued}
                     if self.latency_histogram:
-                        stats[t.name.lower()]["latency_hist"] = list(s.latency_hist)
+                        stats[t.name.lower()]["latency_hist"] = list(
+                            out.latency_hist[t * buckets:(t + 1) * buckets])
             done(rc, stats)
         self.collect(collected)
 
