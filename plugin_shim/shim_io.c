@@ -113,7 +113,9 @@ shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int s
 	}
 	stat->ios++;
 	stat->blocks += bdev_io->u.bdev.num_blocks;
-	stat->errors += status != SPDK_BDEV_IO_STATUS_SUCCESS;
+	if (spdk_unlikely(status != SPDK_BDEV_IO_STATUS_SUCCESS)) {
+		stat->errors++;
+	}
 }
 
 /* An I/O on Python's path leaves it (done, or submitted anew): uncount it and
@@ -168,7 +170,7 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 		spdk_py_channel_wake(shim_io_channel(orig_io));
 		return;
 	}
-	spdk_py_io_complete(orig_io, status);
+	shim_io_done(orig_io, status);
 }
 
 static void
