@@ -141,9 +141,10 @@ shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 		shim_io_count(io_ctx->py_ch, bdev_io, status);
 	}
 	if (io_ctx->via_python) {
+		/* Only Python's path reads the state (C's path keeps none). */
+		io_ctx->state = SPDK_PY_IO_DONE;
 		shim_python_leave(io_ctx);
 	}
-	io_ctx->state = SPDK_PY_IO_DONE;
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
