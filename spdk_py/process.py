@@ -278,10 +278,12 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
             timeout: float = 60.0, mem_mb: int = DEFAULT_MEM_MB,
             cpumask: str = DEFAULT_CPUMASK,
             cwd: str | os.PathLike | None = None,
-            app_args: bool = True) -> tuple[int, str]:
+            app_args: bool = True, wrap: Sequence[str] = ()) -> tuple[int, str]:
     """Runs a one-shot SPDK app (bdevperf, spdk_dd) to completion: (returncode, output).
 
     app_args=False: not an app-framework app (the NVMe perf example); args are all it gets.
+    wrap: a command the app runs under (e.g. perf record ... --); LD_PRELOAD then
+    applies to the SPDK binary only, not to the wrapper.
 
     ``config`` is a JSON config dict (written to a temp file, passed as --json). On
     timeout the app is killed, its hugepage files removed, and SpdkProcessError raised
@@ -291,7 +293,11 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
     workdir = Path(tempfile.mkdtemp(prefix=f"spdk_py-{app}-", dir="/tmp"))
     try:
         cmd = _app_cmd(install, app, workdir, mem_mb, cpumask, config, args, framework=app_args)
-        proc = subprocess.Popen(cmd, env=_child_env(install, env), stdout=subprocess.PIPE,
+        child_env = _child_env(install, env)
+        if wrap:
+            child_env["SPDK_PY_APP_PRELOAD"] = child_env.pop("LD_PRELOAD", "")
+            cmd = [*wrap, "bash", "-c", 'LD_PRELOAD="$SPDK_PY_APP_PRELOAD" exec "$@"', "_", *cmd]
+        proc = subprocess.Popen(cmd, env=child_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 text=True, errors="replace",
                                 cwd=cwd if cwd is not None else tempfile.gettempdir())
