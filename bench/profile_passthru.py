@@ -7,7 +7,8 @@ cpu-clock profile of the same workload moves far less. Each configuration
 runs bdevperf (4K randread -x on Null0, as bench_passthru.py) under
 `perf record -e cpu-clock`; what is compared is the share of samples in the
 vbdev module's own code: libspdk_bdev_passthru for the C passthru, the shim
-for hybrid mode (with its counters and without). The difference in share is
+for hybrid mode (with its counters, without, and the stats example's
+histogram on top). The difference in share is
 the CPU per I/O that hybrid mode adds, as a fraction of all the CPU an I/O
 takes (about the IOPS it costs at this queue depth). Needs `perf` (Debian:
 linux-perf). Prints a table, writes JSON under bench/results/.
@@ -34,6 +35,8 @@ CONFIGS = {
     "c_passthru": (bdev_config("c_passthru"), "libspdk_bdev_passthru"),
     "hybrid": (bdev_config("python", "hybrid"), "libspdk_py_shim"),
     "hybrid_nostats": (bdev_config("python", "hybrid", stats=False), "libspdk_py_shim"),
+    # The stats example: hybrid plus a latency histogram of every I/O, in C.
+    "stats_example_hybrid": (bdev_config("histogram", "hybrid"), "libspdk_py_shim"),
 }
 
 
@@ -75,7 +78,8 @@ def main(argv=None):
 
     install = spdk.locate()
     hugepages.ensure()
-    env = tgt.app_env(install, shim.build(install, quiet=True), "spdk_py.passthru", base={})
+    env = tgt.app_env(install, shim.build(install, quiet=True),
+                      "spdk_py.passthru,examples.latency_histogram", base={})
     shares = {name: [] for name in CONFIGS}
     with tempfile.TemporaryDirectory() as workdir:
         for run in range(args.runs):
@@ -91,11 +95,15 @@ def main(argv=None):
             for name, s in shares.items()}
     rows["hybrid"]["counters_cpu_pct"] = (rows["hybrid"]["share_pct_median"]
                                           - rows["hybrid_nostats"]["share_pct_median"])
-    print("\n%-16s %14s %22s" % ("config", "own code %", "extra vs C passthru %"))
+    print("\n%-22s %12s %22s" % ("config", "own code %", "extra vs C passthru %"))
     for name, row in rows.items():
-        print("%-16s %14.2f %22.2f" % (name, row["share_pct_median"],
+        print("%-22s %12.2f %22.2f" % (name, row["share_pct_median"],
                                        row["extra_cpu_pct_vs_c_passthru"]))
-    print("hybrid's counters: %.2f %% of the CPU" % rows["hybrid"]["counters_cpu_pct"])
+    rows["stats_example_hybrid"]["histogram_cpu_pct"] = (
+        rows["stats_example_hybrid"]["share_pct_median"] - rows["hybrid"]["share_pct_median"])
+    print("hybrid's counters: %.2f %% of the CPU; the stats example's histogram: %.2f %%"
+          % (rows["hybrid"]["counters_cpu_pct"],
+             rows["stats_example_hybrid"]["histogram_cpu_pct"]))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = RESULTS / ("profile-passthru-%s-qd%d-%s.json" % (args.cpumask, args.qd, stamp))
