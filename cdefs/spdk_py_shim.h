@@ -49,7 +49,6 @@ void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
 bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
-uint32_t spdk_py_io_block_size(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
@@ -66,7 +65,7 @@ int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
-void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io);
+void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
 void spdk_py_pause(bool paused);
 int spdk_py_try_lock_executor(void);

@@ -224,12 +224,6 @@ spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
 	return spdk_get_ticks() - bdev_io->internal.submit_tsc;
 }
 
-uint32_t
-spdk_py_io_block_size(struct spdk_bdev_io *bdev_io)
-{
-	return bdev_io->bdev->blocklen;
-}
-
 bool
 spdk_py_io_has_md(struct spdk_bdev_io *bdev_io)
 {
@@ -276,17 +270,19 @@ spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io)
 			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
 }
 
-/* A buffer of the I/O's size for Python to fill, e.g. with a transform of
- * the caller's data, which must not change. Freed when the I/O is done.
+/* A buffer of the I/O's size (*len) for Python to fill, e.g. with a
+ * transform of the caller's data, which must not change. Freed when the I/O
+ * is done.
  */
 void *
-spdk_py_io_bounce(struct spdk_bdev_io *bdev_io)
+spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len)
 {
 	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
 
+	*len = bdev_io->u.bdev.num_blocks * node->bdev.blocklen;
 	if (io_ctx->bounce == NULL) {
-		io_ctx->bounce = spdk_malloc(bdev_io->u.bdev.num_blocks * node->bdev.blocklen,
+		io_ctx->bounce = spdk_malloc(*len,
 					     spdk_max(spdk_bdev_get_buf_align(node->base_bdev), 0x1000),
 					     NULL, SPDK_ENV_SOCKET_ID_ANY, SPDK_MALLOC_DMA);
 	}
@@ -534,7 +530,6 @@ spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 	}
 	io_ctx->state = SPDK_PY_IO_QUEUED;
 	TAILQ_INSERT_TAIL(&py_ch->submitted, io_ctx, link);
-	py_ch->python_queued++;
 	spdk_py_channel_wake(py_ch);
 }
 
@@ -551,9 +546,6 @@ shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, u
 
 	while (n < SPDK_PY_BATCH && (io_ctx = TAILQ_FIRST(queue)) != NULL) {
 		TAILQ_REMOVE(queue, io_ctx, link);
-		if (queue == &py_ch->submitted) {
-			py_ch->python_queued--;
-		}
 		bdev_io = spdk_bdev_io_from_ctx(io_ctx);
 		if (c_types & (1u << bdev_io->type)) {
 			shim_forward(bdev_io);
@@ -670,7 +662,6 @@ spdk_py_channel_wake(struct spdk_py_channel *py_ch)
 	}
 	while ((io_ctx = TAILQ_FIRST(&py_ch->submitted)) != NULL) {
 		TAILQ_REMOVE(&py_ch->submitted, io_ctx, link);
-		py_ch->python_queued--;
 		shim_python_leave(io_ctx);
 		io_ctx->via_python = false;
 		io_ctx->state = SPDK_PY_IO_OWNED;

@@ -214,9 +214,15 @@ shim_stats_channel(struct spdk_io_channel_iter *i)
 {
 	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
 	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+	struct spdk_py_io *io_ctx;
+	int64_t queued = 0;
 
 	shim_stats_add(ctx->out, &py_ch->stats);
-	ctx->out->python_active += py_ch->python_outstanding - py_ch->python_queued;
+	/* Still queued is not in Python's hands; counted here, where it is rare. */
+	TAILQ_FOREACH(io_ctx, &py_ch->submitted, link) {
+		queued++;
+	}
+	ctx->out->python_active += py_ch->python_outstanding - queued;
 	spdk_for_each_channel_continue(i, 0);
 }
 

@@ -121,9 +121,8 @@ struct spdk_py_channel {
 	struct spdk_thread		*thread;
 	bool				count_stats;	/* the node's, copied: read per I/O */
 	bool				latency_hist;	/* likewise */
-	/* On Python's path: submitted and not done, and of those, still queued. */
+	/* On Python's path: submitted and not done (queued ones included). */
 	int64_t				python_outstanding;
-	int64_t				python_queued;
 	struct spdk_poller		*poller;	/* only while Python has work here */
 	struct spdk_py_io_queue		submitted;	/* for Python's submit_batch */
 	struct spdk_py_io_queue		completed;	/* for Python's complete_batch */
@@ -150,7 +149,6 @@ void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
 bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
-uint32_t spdk_py_io_block_size(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
@@ -171,7 +169,7 @@ int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats
 				void *cb_arg);
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
 void spdk_py_channel_wake(struct spdk_py_channel *py_ch);
-void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io);
+void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
 void spdk_py_pause(bool paused);
 int spdk_py_try_lock_executor(void);

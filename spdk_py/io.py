@@ -27,14 +27,11 @@ def bounce_buffer(io):
     I/O completes: fill it, then write_bounce(io) writes it to the base
     instead of the caller's data (which must not change)."""
     ffi, lib = binding.ffi, binding.lib
-    ptr = lib.spdk_py_io_bounce(io)
+    size = ffi.new("size_t *")
+    ptr = lib.spdk_py_io_bounce(io, size)
     if ptr == ffi.NULL:
         raise MemoryError("no DMA memory for a bounce buffer")
-    return memoryview(ffi.buffer(ptr, lib.spdk_py_io_num_blocks(io) * _blocklen(io)))
-
-
-def _blocklen(io):
-    return binding.lib.spdk_py_io_block_size(io)
+    return memoryview(ffi.buffer(ptr, size[0]))
 
 
 def write_bounce(io):
