@@ -16,8 +16,19 @@ from tests.integration.test_passthru_io import MALLOC, stacked_config
 from tests.integration.test_passthru_rpc import bdev_names, malloc
 
 
-def objects(target):
-    return target.rpc("spdk_py_get_objects")
+def objects(target, timeout=5.0):
+    """The target's Python object counts, once every deleted vbdev is released:
+    the C side lets go of a vbdev a message hop after the delete is answered
+    (its channels are put asynchronously), and a snapshot in between would
+    count it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = target.rpc("spdk_py_get_objects")
+        registered = sum("python_passthru" in b.get("driver_specific", {})
+                         for b in target.rpc("bdev_get_bdevs"))
+        if counts["vbdevs"] == registered or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
 
 
 def assert_unharmed(target, names_before, objects_before):
