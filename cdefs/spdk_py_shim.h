@@ -72,7 +72,8 @@ int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
-				void *cb_arg);
+				bool counters, void *cb_arg);
+void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
 
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);

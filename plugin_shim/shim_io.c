@@ -88,14 +88,22 @@ shim_hist_bucket(uint64_t ticks)
 	return ticks == 0 ? 0 : spdk_min(64 - __builtin_clzll(ticks), SPDK_PY_HIST_BUCKETS - 1);
 }
 
-/* Count one completion in its channel's counters. */
+/* Count one completion in its channel's counters: what the bdev layer does
+ * not count already (SPDK_PY_BDEV_LAYER_COUNTED), and the histogram if asked.
+ */
 static inline __attribute__((always_inline)) void
 shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int status)
 {
 	struct spdk_py_io_stat *stat = &py_ch->stats.by_type[bdev_io->type];
-	bool sample = stat->ios % SPDK_PY_LATENCY_SAMPLE == 0;
+	bool ours = !(SPDK_PY_BDEV_LAYER_COUNTED & (1u << bdev_io->type)) ||
+		    status != SPDK_BDEV_IO_STATUS_SUCCESS;
+	bool sample;
 	uint64_t now, ticks;
 
+	if (spdk_likely(!ours) && !py_ch->latency_hist) {
+		return;
+	}
+	sample = ours && stat->ios % SPDK_PY_LATENCY_SAMPLE == 0;
 	if (sample || py_ch->latency_hist) {
 		/* The bdev layer stamped submit_tsc; the thread's last poll time
 		 * saves a clock read.
@@ -111,10 +119,12 @@ shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int s
 						  shim_hist_bucket(ticks)]++;
 		}
 	}
-	stat->ios++;
-	stat->blocks += bdev_io->u.bdev.num_blocks;
-	if (spdk_unlikely(status != SPDK_BDEV_IO_STATUS_SUCCESS)) {
-		stat->errors++;
+	if (ours) {
+		stat->ios++;
+		stat->blocks += bdev_io->u.bdev.num_blocks;
+		if (status != SPDK_BDEV_IO_STATUS_SUCCESS) {
+			stat->errors++;
+		}
 	}
 }
 

@@ -6,6 +6,7 @@
  */
 
 #include "spdk_py_shim.h"
+#include "spdk_compat.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
 
@@ -203,10 +204,24 @@ spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
 }
 
+/* spdk_bdev_unregister() of the vbdev; spdk_py_done(cb_arg, rc) when it is gone. */
+void
+spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
+{
+	if (node->collecting > 0) {
+		node->bdev_unregister_pending = true;
+		node->bdev_unregister_arg = cb_arg;
+		return;
+	}
+	spdk_bdev_unregister(&node->bdev, spdk_py_done, cb_arg);
+}
+
 struct shim_stats_ctx {
-	struct spdk_py_vbdev	*node;
-	struct spdk_py_stats	*out;
-	void			*cb_arg;
+	struct spdk_py_vbdev		*node;
+	struct spdk_py_stats		*out;
+	bool				counters;	/* the bdev layer's added in */
+	void				*cb_arg;
+	struct spdk_bdev_io_stat	bdev_stat;
 };
 
 static void
@@ -227,32 +242,92 @@ shim_stats_channel(struct spdk_io_channel_iter *i)
 }
 
 static void
-shim_stats_done(struct spdk_io_channel_iter *i, int status)
+shim_collect_done(struct shim_stats_ctx *ctx, int status)
 {
-	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
 	struct spdk_py_vbdev *node = ctx->node;
 
 	spdk_py_done(ctx->cb_arg, status);
 	free(ctx);
-	if (--node->collecting == 0 && node->unregister_pending) {
+	if (--node->collecting > 0) {
+		return;
+	}
+	if (node->bdev_unregister_pending) {
+		node->bdev_unregister_pending = false;
+		spdk_py_vbdev_unregister(node, node->bdev_unregister_arg);
+	}
+	if (node->unregister_pending) {
 		node->unregister_pending = false;
 		spdk_py_vbdev_io_device_unregister(node, node->unregister_notify);
 	}
 }
 
+static void
+shim_stat_add_ops(struct spdk_py_io_stat *stat, uint64_t ops, uint64_t bytes, uint64_t ticks,
+		  uint32_t blocklen)
+{
+	stat->ios += ops;
+	stat->blocks += bytes / blocklen;
+	stat->latency_ticks += ticks;
+	stat->latency_samples += ops;
+}
+
+static void
+shim_bdev_stat_done(struct spdk_bdev *bdev, struct spdk_bdev_io_stat *s, void *cb_arg, int rc)
+{
+	struct shim_stats_ctx *ctx = cb_arg;
+	struct spdk_py_io_stat *by_type = ctx->out->by_type;
+
+	if (rc == 0) {
+		shim_stat_add_ops(&by_type[SPDK_BDEV_IO_TYPE_READ], s->num_read_ops, s->bytes_read,
+				  s->read_latency_ticks, bdev->blocklen);
+		shim_stat_add_ops(&by_type[SPDK_BDEV_IO_TYPE_WRITE], s->num_write_ops,
+				  s->bytes_written, s->write_latency_ticks, bdev->blocklen);
+		shim_stat_add_ops(&by_type[SPDK_BDEV_IO_TYPE_UNMAP], s->num_unmap_ops,
+				  s->bytes_unmapped, s->unmap_latency_ticks, bdev->blocklen);
+	}
+	shim_collect_done(ctx, rc);
+}
+
+static void
+shim_stats_done(struct spdk_io_channel_iter *i, int status)
+{
+	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+
+	if (status == 0 && ctx->counters) {
+		/* Our unregisters wait for us; SPDK's own at shutdown do not. */
+		if (ctx->node->bdev.internal.status != SPDK_BDEV_STATUS_READY) {
+			shim_collect_done(ctx, -ENODEV);
+			return;
+		}
+		/* The bdev layer's own count of our reads, writes and unmaps. */
+		SPDK_PY_GET_DEVICE_STAT(&ctx->node->bdev, &ctx->bdev_stat, shim_bdev_stat_done, ctx);
+		return;
+	}
+	shim_collect_done(ctx, status);
+}
+
 /* Sum the counters of every channel (each read on its own thread) into out;
- * spdk_py_done(cb_arg, rc) runs when out is complete.
+ * spdk_py_done(cb_arg, rc) runs when out is complete. Without counters, only
+ * what the shim keeps itself (python_active) is exact; with them, the vbdev
+ * must be registered and not being unregistered (-ENODEV).
  */
 int
-spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out, void *cb_arg)
+spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out, bool counters,
+			    void *cb_arg)
 {
-	struct shim_stats_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct shim_stats_ctx *ctx;
 
+	if (counters && (node->bdev.internal.status != SPDK_BDEV_STATUS_READY ||
+			 node->bdev_unregister_pending)) {
+		return -ENODEV;
+	}
+	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL) {
 		return -ENOMEM;
 	}
 	ctx->node = node;
 	ctx->out = out;
+	ctx->counters = counters && node->count_stats;
 	ctx->cb_arg = cb_arg;
 	*out = node->retired;
 	node->collecting++;

@@ -25,4 +25,13 @@
 			      (io)->u.bdev.num_blocks, (io)->u.bdev.zcopy.populate, (cb), (arg))
 #endif
 
+/* 23.01 added a reset mode to spdk_bdev_get_device_stat(). */
+#if SPDK_PY_SPDK_AT_LEAST(23, 1)
+#define SPDK_PY_GET_DEVICE_STAT(bdev, stat, cb, arg) \
+	spdk_bdev_get_device_stat((bdev), (stat), SPDK_BDEV_RESET_STAT_NONE, (cb), (arg))
+#else
+#define SPDK_PY_GET_DEVICE_STAT(bdev, stat, cb, arg) \
+	spdk_bdev_get_device_stat((bdev), (stat), (cb), (arg))
+#endif
+
 #endif /* SPDK_PY_COMPAT_H */

@@ -38,6 +38,15 @@
  */
 #define SPDK_PY_LATENCY_SAMPLE	16
 
+/* The bdev layer counts every bdev's successful reads, writes and unmaps
+ * (I/Os, bytes, latency) per channel, ours included: the shim does not count
+ * them twice. It counts the other types and failures, and a stats collection
+ * adds the bdev layer's figures in.
+ */
+#define SPDK_PY_BDEV_LAYER_COUNTED \
+	((1u << SPDK_BDEV_IO_TYPE_READ) | (1u << SPDK_BDEV_IO_TYPE_WRITE) | \
+	 (1u << SPDK_BDEV_IO_TYPE_UNMAP))
+
 /* Latency histogram buckets: bucket b counts latencies below 2^b ticks. */
 #define SPDK_PY_HIST_BUCKETS	40
 
@@ -47,7 +56,7 @@ struct spdk_py_io_stat {
 	uint64_t	blocks;
 	uint64_t	errors;
 	uint64_t	latency_ticks;	/* submit to completion, summed over the samples */
-	uint64_t	latency_samples;
+	uint64_t	latency_samples; /* every I/O the bdev layer counts, else sampled */
 	uint64_t	nomem_queued;	/* times the base said -ENOMEM and the I/O waited */
 };
 
@@ -88,11 +97,14 @@ struct spdk_py_vbdev {
 	bool			latency_hist;	/* and a latency histogram (needs count_stats) */
 	struct spdk_py_stats	retired;	/* counters of channels already destroyed */
 	/* SPDK refuses to unregister an io_device with a for_each_channel in
-	 * flight: the unregister waits for the collections to end.
+	 * flight (ours, or the bdev layer's on the vbdev): unregistering either
+	 * waits for the collections to end.
 	 */
 	int			collecting;
 	bool			unregister_pending;
 	bool			unregister_notify;
+	bool			bdev_unregister_pending;
+	void			*bdev_unregister_arg;	/* its spdk_py_done cb_arg */
 };
 
 /* Per-I/O context in bdev_io->driver_ctx. What every I/O touches comes
@@ -166,7 +178,8 @@ int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
-				void *cb_arg);
+				bool counters, void *cb_arg);
+void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
 void spdk_py_channel_wake(struct spdk_py_channel *py_ch);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);

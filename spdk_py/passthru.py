@@ -335,7 +335,7 @@ def delete_disk(vbdev_name, done):
         done(0 if pending else -errno.ENODEV)
         return
     # Additional cleanup happens in the destruct callback.
-    unregister(pt_node.bdev, done)
+    unregister(pt_node, done)
 
 
 # vbdev_passthru_examine (the shim calls examine_done).
@@ -350,7 +350,7 @@ def base_event(event_type, bdev_ptr):
         return
     for pt_node in list(pt_nodes):
         if pt_node.node.base_bdev == bdev_ptr:
-            unregister(pt_node.bdev, lambda rc: None)
+            unregister(pt_node, lambda rc: None)
 
 
 # vbdev_passthru_config_json: methods that recreate the vbdevs on --json load.
@@ -515,6 +515,9 @@ def rpc_bdev_python_passthru_get_stats(request, params):
     tick_rate = binding.lib.spdk_get_ticks_hz()
 
     def collected(rc, stats):
+        if rc == -errno.ENODEV:
+            request.error(rc, "%s is being deleted" % pt_node.name)
+            return
         if rc:
             request.error(-abs(rc), RpcError.from_errno(rc, "collecting stats").message)
             return

@@ -146,21 +146,27 @@ class Vbdev:
     def destruct(self):
         return 0
 
-    def collect(self, done):
+    def collect(self, done, counters=False):
         """done(rc, out): out is a struct spdk_py_stats summed over every
-        channel, each read on its own thread."""
+        channel, each read on its own thread. The per-type counters are whole
+        only with counters (the bdev layer's count of reads, writes and unmaps
+        is added in, one more pass over the channels)."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_stats *")
         cb_arg = waiter(lambda rc: done(rc, out))
-        rc = lib.spdk_py_vbdev_collect_stats(self.node, out, cb_arg)
+        rc = lib.spdk_py_vbdev_collect_stats(self.node, out, counters, cb_arg)
         if rc:
             finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
 
     def collect_stats(self, done):
         """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks,
-        latency_samples, nomem_queued} (latency is sampled; latency_hist too,
-        if the class keeps a histogram), summed over every channel; names
-        from IoType, types with no I/O left out."""
+        latency_samples, nomem_queued} (latency_hist too, if the class keeps a
+        histogram), summed over every channel; names from IoType, types with
+        no I/O left out. Successful reads, writes and unmaps are the bdev
+        layer's own count, with every I/O's latency (a zero-copy start counts
+        as a read or a write there too, as in bdev_get_iostat); the shim counts
+        the rest, sampling latency. rc is -ENODEV once the vbdev is being
+        unregistered."""
         buckets = binding.lib.SPDK_PY_HIST_BUCKETS
 
         def collected(rc, out):
@@ -177,7 +183,7 @@ class Vbdev:
                         stats[t.name.lower()]["latency_hist"] = list(
                             out.latency_hist[t * buckets:(t + 1) * buckets])
             done(rc, stats)
-        self.collect(collected)
+        self.collect(collected, counters=True)
 
     def released(self):
         """The C side is gone: nothing will call into this object again."""
@@ -207,8 +213,8 @@ def finished(key, rc):
         done(rc)
 
 
-def unregister(bdev, done):
-    """spdk_bdev_unregister(bdev); done(rc) runs when the bdev layer finishes."""
-    lib = binding.lib
-    lib.spdk_bdev_unregister(bdev, lib.spdk_py_done, waiter(done))
+def unregister(vbdev, done):
+    """spdk_bdev_unregister() of vbdev; done(rc) runs when the bdev layer
+    finishes (after any stats collection in flight)."""
+    binding.lib.spdk_py_vbdev_unregister(vbdev.node, waiter(done))
 

@@ -9,7 +9,7 @@ import pytest
 from spdk_py import shim
 from spdk_py.process import RpcError, parse_bdevperf, run_app
 from spdk_py.plugins import DEFAULT
-from tests.integration.test_hybrid import perform_tests_in_background
+from tests.integration.test_hybrid import iostat, perform_tests_in_background
 
 EXAMPLES = ",".join(DEFAULT + ("examples.error_injector", "examples.readonly_guard",
                                "examples.latency_histogram", "examples.xor"))
@@ -45,6 +45,9 @@ def test_error_injector(spdk_app, py_env):
     stats = perf.rpc("bdev_python_passthru_get_stats", name="Ex0")["io_types"]
     assert stats["read"]["errors"] == counts["read"]
     assert stats["write"]["errors"] == 0
+    # Successful reads are the bdev layer's count, failed ones the shim's:
+    # every read is counted, once.
+    assert stats["read"]["ios"] == iostat(perf, "Ex0")["num_read_ops"] + counts["read"]
 
 
 def test_readonly_guard(spdk_app, py_env):
