@@ -15,6 +15,7 @@ import argparse
 import datetime
 import json
 import pathlib
+import random
 import statistics
 import sys
 
@@ -53,9 +54,12 @@ def bdev_config(kind, mode=None, stats=True, cache_size=1024):
     return {"subsystems": [{"subsystem": "bdev", "config": config}]}
 
 
-def configurations(modes):
+def configurations(modes, control=False):
     yield "raw_null", bdev_config("raw")
     yield "c_passthru", bdev_config("c_passthru")
+    if control:
+        # The C passthru again: its ratio to the first is the noise floor.
+        yield "c_passthru_control", bdev_config("c_passthru")
     for mode in modes:
         if mode == "python_completion":
             yield mode, bdev_config(mode, "python")
@@ -97,7 +101,15 @@ def main(argv=None):
                              "python_completion: python mode with a completion hook; "
                              "stats_example_hybrid: examples/latency_histogram.py in hybrid)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--control", action="store_true",
+                        help="run the C passthru twice a round, to show the noise floor")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the run order (default: random, printed)")
     args = parser.parse_args(argv)
+    if args.seed is None:
+        args.seed = random.randrange(1 << 32)
+    print("run order seed %d" % args.seed, file=sys.stderr)
+    order = random.Random(args.seed)
 
     install = spdk.locate()
     hugepages.ensure()
@@ -107,17 +119,22 @@ def main(argv=None):
     modes = [m for m in args.modes.split(",") if m]
     scenarios = [s for s in args.scenarios.split(",") if s]
 
-    # Rounds interleave the configurations, so that the machine's drift (these
-    # are shared VMs) falls on all of them alike.
+    # Rounds interleave the configurations, in a new order each round, so that
+    # the machine's drift (these are shared VMs) falls on all of them alike.
     iops = {}
     for run in range(args.runs):
         for scenario in scenarios:
-            for name, config in configurations(modes):
+            round_configs = list(configurations(modes, args.control))
+            order.shuffle(round_configs)
+            for name, config in round_configs:
                 sample = run_one(install, env, config, scenario, args.seconds)
                 iops.setdefault(scenario, {}).setdefault(name, []).append(sample)
                 print("run %d %-12s %-22s %12.0f IOPS" % (run + 1, scenario, name, sample),
                       file=sys.stderr)
 
+    canonical = [name for name, _ in configurations(modes, args.control)]
+    iops = {scenario: {name: by_config[name] for name in canonical}
+            for scenario, by_config in iops.items()}
     report = summarize(iops, install, args)
     print_table(report)
     save_report(report, "passthru")
@@ -160,6 +177,7 @@ def summarize(iops, install, args):
                 row["latency_ratio_to_c_passthru"] = base / best
             rows.setdefault(scenario, {})[name] = row
     return {"spdk": install.version_string, "seconds": args.seconds, "runs": args.runs,
+            "run_order_seed": args.seed,
             "workload": "randread 4K -x, Null0 2097152 x 512 B", "results": rows}
 
 

@@ -59,11 +59,15 @@ static const struct spdk_bdev_fn_table g_shim_fn_table = {
 struct spdk_py_vbdev *
 spdk_py_vbdev_alloc(const char *name, const char *product_name, void *py)
 {
-	struct spdk_py_vbdev *node = calloc(1, sizeof(*node));
+	struct spdk_py_vbdev *node;
 
-	if (node == NULL) {
+	/* Cache-line aligned: the fields every I/O reads share one line, and
+	 * no other allocation shares it.
+	 */
+	if (posix_memalign((void **)&node, SPDK_CACHE_LINE_SIZE, sizeof(*node)) != 0) {
 		return NULL;
 	}
+	memset(node, 0, sizeof(*node));
 	node->bdev.name = strdup(name);
 	node->bdev.product_name = strdup(product_name);
 	if (node->bdev.name == NULL || node->bdev.product_name == NULL) {

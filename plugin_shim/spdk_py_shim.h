@@ -14,6 +14,7 @@
 #include "spdk/json.h"
 #include "spdk/jsonrpc.h"
 #include "spdk/thread.h"
+#include "spdk/util.h"
 
 /* Dispatch modes of a vbdev. Each I/O takes the mode current when it is
  * submitted and keeps it to its completion, so a mode switch needs no quiesce.
@@ -78,9 +79,11 @@ struct spdk_py_stats {
  * them once per I/O.
  */
 struct spdk_py_vbdev {
-	struct spdk_bdev	bdev;		/* the vbdev itself; first, for CONTAINEROF */
+	struct spdk_bdev	bdev;		/* the vbdev itself */
+	/* From here to route_lba_end, every I/O reads: one cache line. */
+	struct spdk_bdev_desc	*base_desc	/* the base's, opened for writing */
+	__attribute__((aligned(SPDK_CACHE_LINE_SIZE)));
 	struct spdk_bdev	*base_bdev;	/* the bdev we attach to */
-	struct spdk_bdev_desc	*base_desc;	/* its descriptor, opened for writing */
 	struct spdk_thread	*thread;	/* where the base was opened (and is closed) */
 	void			*py;		/* ffi handle of the Python vbdev object */
 	int			mode;		/* SPDK_PY_MODE_* */
