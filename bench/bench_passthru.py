@@ -1,6 +1,6 @@
 """Passthru benchmark: the Python vbdev against SPDK's own C passthru and the raw base.
 
-    .venv/bin/python bench/bench_passthru.py [--seconds 5] [--runs 2] [--modes python,...]
+    .venv/bin/python bench/bench_passthru.py [--seconds 5] [--runs 4] [--control] [--modes python,...]
 
 bdevperf, 4K random reads, QD128, no zero-copy (-x), on a null bdev: the raw
 Null0, SPDK's C passthru (bdev_passthru_create) over it, and the Python
@@ -94,7 +94,7 @@ def run_one(install, env, config, scenario, seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--modes", default="python,python_completion,hybrid,hybrid_nostats,"
                         "stats_example_hybrid",
                         help="Python passthru modes to run (<mode>_nostats: counters off; "
