@@ -39,9 +39,6 @@ enum spdk_bdev_event_type {
 	...
 };
 
-typedef void (*spdk_bdev_unregister_cb)(void *cb_arg, int rc);
-
 struct spdk_bdev *spdk_bdev_get_by_name(const char *bdev_name);
 const char *spdk_bdev_get_name(const struct spdk_bdev *bdev);
 bool spdk_bdev_io_type_supported(struct spdk_bdev *bdev, enum spdk_bdev_io_type io_type);
-void spdk_bdev_unregister(struct spdk_bdev *bdev, spdk_bdev_unregister_cb cb_fn, void *cb_arg);
