@@ -34,6 +34,7 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -44,6 +45,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+# A portable x86 target instead of SPDK's default -march=native: the same build
+# runs on this host and in the emulated-NVMe guest, whose CPU (QEMU TCG) lacks
+# some of the host's instructions (RDSEED, SHA, VPCLMULQDQ).
+PORTABLE_ARCH = {"x86_64": "haswell"}
 CONFIGURE_ARGS = (
     "--with-shared",
     "--disable-tests",
@@ -52,7 +57,8 @@ CONFIGURE_ARGS = (
     "--without-virtio",
     "--without-isal",
     "--without-crypto",
-)
+) + tuple(f"--target-arch={arch}" for arch in
+          filter(None, [PORTABLE_ARCH.get(platform.machine())]))
 # Debian packages the build needs, checked with dpkg before anything is installed.
 BUILD_DEPS = (
     "libnuma-dev",
@@ -63,9 +69,12 @@ BUILD_DEPS = (
     "ninja-build",
     "python3-pyelftools",
     "pkg-config",
+    "libncurses-dev",  # spdk_top
 )
 # Tools the build needs that a minimal system may lack, and the package providing each.
-BUILD_TOOLS = {"make": "build-essential", "gcc": "build-essential", "xz": "xz-utils"}
+BUILD_TOOLS = {"make": "build-essential", "gcc": "build-essential",
+               "g++": "g++",  # app/trace is C++
+               "xz": "xz-utils"}
 # Debian suites searched for ceph source, in order of preference for equal versions.
 SUITES = ("sid", "trixie")
 SOURCE_PACKAGE = "ceph"
