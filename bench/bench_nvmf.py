@@ -18,8 +18,8 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from spdk_py import hugepages, nvmf, shim, spdk, tgt  # noqa: E402
-from spdk_py.process import SpdkProcess, run_app  # noqa: E402
+from spdk_py.tools import hugepages, launch, nvmf, provision, shim  # noqa: E402
+from spdk_py.tools.process import SpdkProcess, run_app  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_passthru import save_report  # noqa: E402
@@ -60,9 +60,9 @@ def main(argv=None):
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    install = spdk.locate()
+    install = provision.locate()
     hugepages.ensure()
-    env = tgt.app_env(install, shim.build(install, quiet=True), base={})
+    env = launch.app_env(install, shim.build(install, quiet=True), base={})
 
     iops = {}
     for run in range(args.runs):

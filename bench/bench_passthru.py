@@ -22,8 +22,8 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from spdk_py import hugepages, shim, spdk, tgt  # noqa: E402
-from spdk_py.process import parse_bdevperf, run_app  # noqa: E402
+from spdk_py.tools import hugepages, launch, provision, shim  # noqa: E402
+from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BASELINE = "c_passthru"
@@ -111,10 +111,10 @@ def main(argv=None):
     print("run order seed %d" % args.seed, file=sys.stderr)
     order = random.Random(args.seed)
 
-    install = spdk.locate()
+    install = provision.locate()
     hugepages.ensure()
     # tests.plugins.faulty has the passthru with both hooks (bdev_counting_create).
-    env = tgt.app_env(install, shim.build(install, quiet=True),
+    env = launch.app_env(install, shim.build(install, quiet=True),
                       "spdk_py.passthru,tests.plugins.faulty,examples.latency_histogram", base={})
     modes = [m for m in args.modes.split(",") if m]
     scenarios = [s for s in args.scenarios.split(",") if s]

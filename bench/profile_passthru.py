@@ -27,8 +27,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_passthru import RESULTS, bdev_config  # noqa: E402
-from spdk_py import hugepages, shim, spdk, tgt  # noqa: E402
-from spdk_py.process import parse_bdevperf, run_app  # noqa: E402
+from spdk_py.tools import hugepages, launch, provision, shim  # noqa: E402
+from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
 
 CONFIGS = {
     # name: (bdev config, the DSO holding the vbdev's own code)
@@ -76,9 +76,9 @@ def main(argv=None):
     parser.add_argument("--qd", type=int, default=128, help="queue depth (1: latency)")
     args = parser.parse_args(argv)
 
-    install = spdk.locate()
+    install = provision.locate()
     hugepages.ensure()
-    env = tgt.app_env(install, shim.build(install, quiet=True),
+    env = launch.app_env(install, shim.build(install, quiet=True),
                       "spdk_py.passthru,examples.latency_histogram", base={})
     shares = {name: [] for name in CONFIGS}
     with tempfile.TemporaryDirectory() as workdir:

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/setup.sh
-exec .venv/bin/python -m spdk_py.demo "$@"
+exec .venv/bin/python -m spdk_py demo "$@"

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/setup.sh
 export SPDK_PY_SANITIZE=address,undefined
-.venv/bin/python -m spdk_py.shim build
+.venv/bin/python -m spdk_py shim build
 exec .venv/bin/python -m pytest tests/integration "$@"

@@ -14,10 +14,10 @@ if ! "$PYTHON" -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var(
 fi
 
 say "SPDK"
-"$PYTHON" -m spdk_py.spdk build
+"$PYTHON" -m spdk_py spdk build
 
 say "hugepages"
-"$PYTHON" -m spdk_py.hugepages setup
+"$PYTHON" -m spdk_py hugepages setup
 
 say "venv (.venv)"
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
@@ -30,4 +30,4 @@ if [ ! -e "$stamp" ]; then
 fi
 
 say "plugin shim"
-.venv/bin/python -m spdk_py.shim build
+.venv/bin/python -m spdk_py shim build

@@ -4,7 +4,7 @@ Each call is one C helper call; buffers are zero-copy views of SPDK's own memory
 (valid until the I/O completes: do not keep them).
 """
 
-from spdk_py.binding import binding
+from spdk_py._runtime.binding import binding
 
 
 def offset_blocks(io):

@@ -17,7 +17,7 @@ import os
 import traceback
 
 from spdk_py import log
-from spdk_py.binding import binding
+from spdk_py._runtime.binding import binding
 
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602

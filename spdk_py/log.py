@@ -2,7 +2,7 @@
 
 import sys
 
-from spdk_py.binding import binding
+from spdk_py._runtime.binding import binding
 
 # spdk/log.h's levels; checked against the compiled lib when the host starts.
 ERROR, WARN, NOTICE, INFO, DEBUG = 0, 1, 2, 3, 4

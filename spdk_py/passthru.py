@@ -10,8 +10,8 @@ import json
 
 from spdk_py import jsonrpc, log
 from spdk_py.bdev import BdevEvent, IoType
-from spdk_py.binding import binding
-from spdk_py.io_errors import io_exception
+from spdk_py._runtime.binding import binding
+from spdk_py._runtime.io_errors import io_exception
 from spdk_py.jsonrpc import RpcError, rpc_method
 from spdk_py.vbdev import Vbdev, unregister
 

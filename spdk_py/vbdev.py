@@ -8,8 +8,8 @@ only when the io_device is unregistered (`released`), never before.
 import itertools
 
 from spdk_py.bdev import IoStatus, IoType
-from spdk_py.binding import binding
-from spdk_py.io_errors import io_exception
+from spdk_py._runtime.binding import binding
+from spdk_py._runtime.io_errors import io_exception
 
 FAILED = int(IoStatus.FAILED)
 

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import pytest
 
-from spdk_py import hugepages as hp
-from spdk_py import spdk
-from spdk_py.process import SpdkProcess
+from spdk_py.tools import hugepages as hp, provision
+from spdk_py.tools.process import SpdkProcess
 
 REPORT_LOG_LINES = 200
 _PROCESSES = pytest.StashKey[list]()
 
 
 @pytest.fixture(scope="session")
-def spdk_install() -> spdk.SpdkInstall:
+def spdk_install() -> provision.SpdkInstall:
     try:
-        return spdk.locate(build=False)
-    except spdk.SpdkMissing as exc:
+        return provision.locate(build=False)
+    except provision.SpdkMissing as exc:
         pytest.fail(str(exc), pytrace=False)
 
 

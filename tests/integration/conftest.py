@@ -2,7 +2,7 @@
 
 import pytest
 
-from spdk_py import shim, tgt
+from spdk_py.tools import launch, shim
 
 
 @pytest.fixture(scope="session")
@@ -14,7 +14,7 @@ def shim_path(spdk_install):
 def py_env(spdk_install, shim_path):
     """py_env(plugins=None) -> the environment that loads the shim into an SPDK app."""
     def make(plugins=None):
-        return tgt.app_env(spdk_install, shim_path, plugins, base={})
+        return launch.app_env(spdk_install, shim_path, plugins, base={})
     return make
 
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from spdk_py import shim
-from spdk_py.process import RpcError, parse_bdevperf, run_app
-from spdk_py.plugins import DEFAULT
+from spdk_py.tools import shim
+from spdk_py.tools.process import RpcError, parse_bdevperf, run_app
+from spdk_py._runtime.plugins import DEFAULT
 from tests.integration.test_hybrid import iostat, perform_tests_in_background
 
 EXAMPLES = ",".join(DEFAULT + ("examples.error_injector", "examples.readonly_guard",
@@ -143,7 +143,7 @@ def test_example_rpcs_through_rpc_py_plugin(spdk_install, spdk_app, py_env):
     target = spdk_app("spdk_tgt", env=py_env(EXAMPLES))
     env = dict(os.environ, PYTHONPATH=str(shim.ROOT), SPDK_PY_PLUGINS=EXAMPLES)
     base = [sys.executable, str(spdk_install.rpc_py), "-s", str(target.rpc_socket),
-            "--plugin", "spdk_py.rpc_plugin"]
+            "--plugin", "spdk_py.tools.rpc_plugin"]
     target.rpc("bdev_malloc_create", name="Malloc0", num_blocks=2048, block_size=512)
     created = subprocess.run(base + ["bdev_error_injector_create", "--base-bdev-name", "Malloc0",
                                      "--name", "Ex0"], env=env, capture_output=True, text=True)

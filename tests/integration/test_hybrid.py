@@ -6,7 +6,7 @@ import pytest
 
 from spdk.rpc.client import JSONRPCClient
 
-from spdk_py.process import parse_bdevperf, run_app
+from spdk_py.tools.process import parse_bdevperf, run_app
 from tests.integration.test_passthru_io import MALLOC, stacked_config
 
 
@@ -112,7 +112,7 @@ def test_set_policy_rpc_validates_and_applies(spdk_app, py_env):
                     lba_start=8, lba_end=16) is True
     info = perf.rpc("bdev_get_bdevs", name="PT0")[0]["driver_specific"]["python_passthru"]
     assert info["policy"] == {"io_types": ["read"], "lba_start": 8, "lba_end": 16}
-    from spdk_py.process import RpcError
+    from spdk_py.tools.process import RpcError
     for bad, fragment in [({"io_types": ["bogus"]}, "unknown I/O type(s): bogus"),
                           ({"lba_start": 9, "lba_end": 3}, "lba_end must be above"),
                           ({"io_types": "read"}, "parameter io_types must be an array")]:

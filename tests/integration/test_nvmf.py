@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from spdk_py import nvmf
-from spdk_py.process import parse_bdevperf, run_app
+from spdk_py.tools import nvmf
+from spdk_py.tools.process import parse_bdevperf, run_app
 from tests.integration.test_hybrid import perform_tests_in_background
 
 

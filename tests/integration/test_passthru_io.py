@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from spdk_py.process import parse_bdevperf, run_app
+from spdk_py.tools.process import parse_bdevperf, run_app
 
 
 def stacked_config(base_method, base_params, vbdev="PT0", base="Base0"):

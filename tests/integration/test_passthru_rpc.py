@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from spdk_py import shim
-from spdk_py.process import RpcError
+from spdk_py.tools import shim
+from spdk_py.tools.process import RpcError
 
 ENODEV, EEXIST = 19, 17
 INVALID_PARAMS = -32602
@@ -134,7 +134,7 @@ def rpc_py(spdk_install, target, *args, client=None):
     env = dict(os.environ, PYTHONPATH=str(shim.ROOT))
     cmd = client or [sys.executable, str(spdk_install.rpc_py)]
     return subprocess.run([*cmd, "-s", str(target.rpc_socket),
-                           "--plugin", "spdk_py.rpc_plugin", *args],
+                           "--plugin", "spdk_py.tools.rpc_plugin", *args],
                           env=env, capture_output=True, text=True, timeout=30)
 
 

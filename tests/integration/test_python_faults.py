@@ -1,6 +1,6 @@
 """Python exceptions on the I/O path: each fails exactly its own I/O, nothing is lost."""
 
-from spdk_py.plugins import DEFAULT
+from spdk_py._runtime.plugins import DEFAULT
 
 PLUGINS = ",".join(DEFAULT + ("tests.plugins.faulty",))
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from spdk_py import nvmf, shim
-from spdk_py.process import RpcError, SpdkProcess, run_app
+from spdk_py.tools import nvmf, shim
+from spdk_py.tools.process import RpcError, SpdkProcess, run_app
 from tests.integration.test_hybrid import perform_tests_in_background, stats
 from tests.integration.test_passthru_io import MALLOC, stacked_config
 from tests.integration.test_passthru_rpc import bdev_names, malloc
@@ -116,8 +116,8 @@ PARAMS = st.one_of(
 
 @pytest.fixture(scope="module")
 def fuzz_tgt(spdk_install, hugepages, shim_path):
-    from spdk_py import tgt
-    proc = SpdkProcess(spdk_install, env=tgt.app_env(spdk_install, shim_path, base={})).start()
+    from spdk_py.tools import launch
+    proc = SpdkProcess(spdk_install, env=launch.app_env(spdk_install, shim_path, base={})).start()
     proc.rpc("bdev_malloc_create", name="Malloc0", num_blocks=2048, block_size=512)
     yield proc
     assert proc.stop() == 0
@@ -307,9 +307,9 @@ def test_delete_racing_a_stats_collection(spdk_install, hugepages, shim_path):
     # included; SPDK 20.07 leaks (and never finishes unregistering) a device
     # unregistered meanwhile. A delete on the heels of get_stats must wait for
     # it, and get_stats on the heels of a delete must get an error.
-    from spdk_py import tgt
+    from spdk_py.tools import launch
     target = SpdkProcess(spdk_install, cpumask="0x3",
-                         env=tgt.app_env(spdk_install, shim_path, base={})).start()
+                         env=launch.app_env(spdk_install, shim_path, base={})).start()
     try:
         malloc(target, "Malloc0")
         names, objs = bdev_names(target), objects(target)

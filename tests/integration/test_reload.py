@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from spdk_py import shim
-from spdk_py.process import RpcError
+from spdk_py.tools import shim
+from spdk_py.tools.process import RpcError
 from tests.integration.test_hybrid import iostat, perform_tests_in_background
 
 MODULE = "xorlive"

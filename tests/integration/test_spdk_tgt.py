@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spdk_py.process import RpcError, SpdkProcessError, parse_bdevperf, run_app
+from spdk_py.tools.process import RpcError, SpdkProcessError, parse_bdevperf, run_app
 
 
 def bdevs_by_name(proc):

@@ -6,7 +6,8 @@ import functools
 import pytest
 
 from examples import latency_histogram, xor
-from spdk_py import passthru, reload
+from spdk_py import passthru
+from spdk_py._runtime import reload
 from spdk_py.bdev import IoType
 from spdk_py.jsonrpc import RpcError
 from spdk_py.vbdev import Vbdev

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from spdk_py import hugepages, spdk
-from spdk_py.process import parse_bdevperf, parse_client_error
+from spdk_py.tools import hugepages, provision
+from spdk_py.tools.process import parse_bdevperf, parse_client_error
 
 # `apt-cache showsrc ceph` on this project's machines (sid + trixie deb-src), trimmed.
 SHOWSRC = """\
@@ -48,7 +48,7 @@ Checksums-Sha256:
 
 
 def test_showsrc_newest_first_with_orig_tarball_checksums():
-    versions = spdk.parse_showsrc(SHOWSRC)
+    versions = provision.parse_showsrc(SHOWSRC)
     assert [v.version for v in versions] == ["20.2.4+ds-2", "18.2.7+ds-1+deb13u1"]
     newest = versions[0]
     assert newest.tarball == "ceph_20.2.4+ds.orig.tar.xz"  # not the orig-<component> one
@@ -58,8 +58,8 @@ def test_showsrc_newest_first_with_orig_tarball_checksums():
 
 
 def test_showsrc_without_sources():
-    assert spdk.parse_showsrc("") == []
-    assert spdk.parse_showsrc("Package: ceph\nVersion: 1.0-1\n") == []
+    assert provision.parse_showsrc("") == []
+    assert provision.parse_showsrc("Package: ceph\nVersion: 1.0-1\n") == []
 
 
 @pytest.mark.parametrize("a, b, expected", [
@@ -72,7 +72,7 @@ def test_showsrc_without_sources():
     ("20.2.4+ds-2", "20.2.4+ds-2", 0),
 ])
 def test_debian_version_order_matches_dpkg(a, b, expected):
-    result = spdk.compare_debian_versions(a, b)
+    result = provision.compare_debian_versions(a, b)
     assert (result > 0) - (result < 0) == expected
 
 
@@ -98,18 +98,18 @@ VERSION_H = """\
 
 
 def test_version_h():
-    assert spdk.parse_version_h(VERSION_H) == ((20, 7, 0), "")
+    assert provision.parse_version_h(VERSION_H) == ((20, 7, 0), "")
     pre = VERSION_H.replace('\t""', '\t"-pre"').replace("MINOR\t7", "MINOR\t10")
-    assert spdk.parse_version_h(pre) == ((20, 10, 0), "-pre")
+    assert provision.parse_version_h(pre) == ((20, 10, 0), "-pre")
     with pytest.raises(ValueError):
-        spdk.parse_version_h("#define SPDK_VERSION_MAJOR 20\n")
+        provision.parse_version_h("#define SPDK_VERSION_MAJOR 20\n")
 
 
 def test_version_string():
     root = Path("/nonexistent")
-    assert spdk.SpdkInstall(root, (20, 7, 0)).version_string == "20.07"
-    assert spdk.SpdkInstall(root, (20, 7, 1)).version_string == "20.07.1"
-    assert spdk.SpdkInstall(root, (24, 9, 0), "-pre").version_string == "24.09-pre"
+    assert provision.SpdkInstall(root, (20, 7, 0)).version_string == "20.07"
+    assert provision.SpdkInstall(root, (20, 7, 1)).version_string == "20.07.1"
+    assert provision.SpdkInstall(root, (24, 9, 0), "-pre").version_string == "24.09-pre"
 
 
 DEBIAN_SOURCES = """\
@@ -130,23 +130,23 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 
 def test_sources_uri_from_deb822():
-    entries = spdk.parse_sources_deb822(DEBIAN_SOURCES)
+    entries = provision.parse_sources_deb822(DEBIAN_SOURCES)
     assert [e.uris for e in entries] == [("http://deb.debian.org/debian",),
                                          ("http://deb.debian.org/debian-security",)]
-    assert spdk.archive_uri(entries) == "http://deb.debian.org/debian"
+    assert provision.archive_uri(entries) == "http://deb.debian.org/debian"
     # The security archive alone is not the archive ceph comes from.
-    assert spdk.archive_uri(entries[1:]) is None
+    assert provision.archive_uri(entries[1:]) is None
 
 
 def test_sources_uri_skips_disabled_and_reads_one_line_format():
     disabled = DEBIAN_SOURCES.replace("Types: deb\n#", "Types: deb\nEnabled: no\n#", 1)
-    assert spdk.archive_uri(spdk.parse_sources_deb822(disabled)) is None
+    assert provision.archive_uri(provision.parse_sources_deb822(disabled)) is None
     listing = ("# comment\n"
                "deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main\n"
                "deb http://security.debian.org/debian-security bookworm-security main\n")
-    entries = spdk.parse_sources_list(listing)
+    entries = provision.parse_sources_list(listing)
     assert len(entries) == 2
-    assert spdk.archive_uri(entries) == "http://mirror.example/debian"
+    assert provision.archive_uri(entries) == "http://mirror.example/debian"
 
 
 def test_machine_archive_uri_reads_files(tmp_path):
@@ -156,14 +156,14 @@ def test_machine_archive_uri_reads_files(tmp_path):
     (tmp_path / "sources.list.d/other.list.disabled").write_text(
         "deb http://wrong.example/debian bookworm main\n")
     paths = (tmp_path / "sources.list", tmp_path / "sources.list.d")
-    assert spdk.machine_archive_uri(paths) == "http://deb.debian.org/debian"
+    assert provision.machine_archive_uri(paths) == "http://deb.debian.org/debian"
     (tmp_path / "sources.list.d/debian.sources").unlink()
-    with pytest.raises(spdk.SpdkBuildError):
-        spdk.machine_archive_uri(paths)
+    with pytest.raises(provision.SpdkBuildError):
+        provision.machine_archive_uri(paths)
 
 
 def test_private_sources_list():
-    assert spdk.apt_source_lines("http://deb.debian.org/debian") == (
+    assert provision.apt_source_lines("http://deb.debian.org/debian") == (
         "deb-src http://deb.debian.org/debian sid main\n"
         "deb-src http://deb.debian.org/debian trixie main\n")
 
@@ -210,29 +210,29 @@ gen_random(uint8_t *buf, size_t len)
 
 
 def test_arc4random_patch_renames_the_static_function():
-    patched = spdk.patch_arc4random(ISCSI_TRIXIE)
+    patched = provision.patch_arc4random(ISCSI_TRIXIE)
     assert patched is not None
     assert "\nspdk_py_iscsi_arc4random(void)\n" in patched
     assert "r = spdk_py_iscsi_arc4random();" in patched
     assert "g_arc4random_initialized = 1;" in patched  # other names untouched
     assert "arc4random(" not in patched.replace("spdk_py_iscsi_arc4random(", "")
-    assert spdk.patch_arc4random(patched) is None  # idempotent
+    assert provision.patch_arc4random(patched) is None  # idempotent
 
 
 def test_arc4random_patch_leaves_guarded_and_other_files_alone():
     # The sid tree (ceph 20.2.x) guards the function with a configure check.
     guarded = ISCSI_TRIXIE.replace("#ifndef HAVE_ARC4RANDOM",
                                    "#ifndef SPDK_CONFIG_HAVE_ARC4RANDOM")
-    assert spdk.patch_arc4random(guarded) is None
-    assert spdk.patch_arc4random("int main(void) { return arc4random(); }\n") is None
+    assert provision.patch_arc4random(guarded) is None
+    assert provision.patch_arc4random("int main(void) { return arc4random(); }\n") is None
 
 
 def test_apply_patches_on_a_tree(tmp_path):
     (tmp_path / "lib/iscsi").mkdir(parents=True)
     (tmp_path / "lib/iscsi/iscsi.c").write_text(ISCSI_TRIXIE)
-    applied = spdk.apply_patches(tmp_path)
+    applied = provision.apply_patches(tmp_path)
     assert len(applied) == 1 and applied[0].startswith("lib/iscsi/iscsi.c: ")
-    assert spdk.apply_patches(tmp_path) == []
+    assert provision.apply_patches(tmp_path) == []
 
 
 def _fake_tree(root: Path) -> Path:
@@ -251,41 +251,41 @@ def _fake_tree(root: Path) -> Path:
 def test_spdk_dir_is_used_and_checked(tmp_path, monkeypatch):
     tree = _fake_tree(tmp_path / "spdk")
     monkeypatch.setenv("SPDK_DIR", str(tree))
-    install = spdk.locate()
+    install = provision.locate()
     assert install.root == tree and install.version == (20, 7, 0)
     assert install.lib_dirs == [tree / "build/lib", tree / "dpdk/build/lib"]
     assert install.bin("spdk_tgt") == tree / "build/bin/spdk_tgt"
-    with pytest.raises(spdk.SpdkMissing, match="bdevperf"):
+    with pytest.raises(provision.SpdkMissing, match="bdevperf"):
         install.bin("bdevperf")
     env = install.env({"LD_LIBRARY_PATH": f"/usr/lib:{tree / 'build/lib'}", "X": "1"})
     assert env["LD_LIBRARY_PATH"] == f"{tree}/build/lib:{tree}/dpdk/build/lib:/usr/lib"
     assert env["X"] == "1"
-    lines = spdk.env_lines(install)
+    lines = provision.env_lines(install)
     assert lines[0] == f"export SPDK_DIR={tree}"
     assert lines[1].startswith(f"export LD_LIBRARY_PATH={tree}/build/lib:")
 
     (tree / "build/lib/libspdk_bdev.so").unlink()  # a static build is not enough
-    with pytest.raises(spdk.SpdkMissing, match="--with-shared"):
-        spdk.locate(build=True)
+    with pytest.raises(provision.SpdkMissing, match="--with-shared"):
+        provision.locate(build=True)
 
 
 def test_cached_build_found_by_stamp(tmp_path, monkeypatch):
     monkeypatch.delenv("SPDK_DIR", raising=False)
     monkeypatch.setenv("SPDK_PY_CACHE", str(tmp_path))
-    with pytest.raises(spdk.SpdkMissing, match="python3 -m spdk_py.spdk build"):
-        spdk.locate()
+    with pytest.raises(provision.SpdkMissing, match="python3 -m spdk_py spdk build"):
+        provision.locate()
     key_dir = tmp_path / "spdk-0123456789abcdef"
     _fake_tree(key_dir / "spdk")
-    with pytest.raises(spdk.SpdkMissing):  # no stamp: an unfinished build
-        spdk.locate()
-    stamp = {"configure": list(spdk.CONFIGURE_ARGS), "source_version": "20.2.4+ds-2"}
+    with pytest.raises(provision.SpdkMissing):  # no stamp: an unfinished build
+        provision.locate()
+    stamp = {"configure": list(provision.CONFIGURE_ARGS), "source_version": "20.2.4+ds-2"}
     (key_dir / ".built").write_text(json.dumps(stamp))
-    install = spdk.locate()
+    install = provision.locate()
     assert install.root == key_dir / "spdk"
     assert "20.2.4+ds-2" in install.origin
     stamp["configure"] = ["--with-shared"]  # built with other flags: not reused
     (key_dir / ".built").write_text(json.dumps(stamp))
-    assert spdk.finished_builds(tmp_path) == []
+    assert provision.finished_builds(tmp_path) == []
 
 
 # SPDK 20.07 bdevperf output (captured; "\r" as printed), one job with failures.

@@ -29,7 +29,7 @@ class Binding:
         if self.lib is None:
             raise NotInTarget(
                 "spdk_py's SPDK binding is only available inside an SPDK application "
-                "started with the shim (python -m spdk_py.tgt)"
+                "started with the shim (spdk-py run)"
             )
         return self.ffi, self.lib
 

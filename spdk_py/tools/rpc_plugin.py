@@ -1,4 +1,4 @@
-"""The rpc.py plugin: SPDK's own `scripts/rpc.py --plugin spdk_py.rpc_plugin`.
+"""The rpc.py plugin: SPDK's own `scripts/rpc.py --plugin spdk_py.tools.rpc_plugin`.
 
 Every JSON-RPC method the Python plugins define becomes an rpc.py command
 with one option per parameter, so rpc.py and the target never disagree.
@@ -8,7 +8,8 @@ for the target.
 
 import json
 
-from spdk_py import introspect, jsonrpc, plugins, reload  # noqa: F401 (introspect, reload: their RPCs)
+from spdk_py import jsonrpc
+from spdk_py._runtime import introspect, plugins, reload  # noqa: F401 (introspect, reload: their RPCs)
 
 
 def _option_type(t):

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from spdk_py.hugepages import cleanup_pid
-from spdk_py.spdk import SpdkInstall
+from spdk_py.tools.hugepages import cleanup_pid
+from spdk_py.tools.provision import SpdkInstall
 
 DEFAULT_MEM_MB = 256
 DEFAULT_CPUMASK = "0x1"

@@ -20,14 +20,13 @@ Cache layout::
 
 CLI::
 
-    python3 -m spdk_py.spdk build   # ensure a build exists; print where and which version
-    python3 -m spdk_py.spdk dir     # print SPDK_DIR of a ready build (exit 1 if none)
-    python3 -m spdk_py.spdk env     # print export lines (eval "$(python3 -m spdk_py.spdk env)")
+    spdk-py spdk build   # ensure a build exists; print where and which version
+    spdk-py spdk dir     # print SPDK_DIR of a ready build (exit 1 if none)
+    spdk-py spdk env     # print export lines (eval "$(spdk-py spdk env)")
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import fcntl
@@ -194,7 +193,7 @@ def locate(build: bool = False) -> SpdkInstall:
     if not build:
         raise SpdkMissing(
             f"No SPDK build found (SPDK_DIR is unset and {cache} has no finished build). "
-            "Run `python3 -m spdk_py.spdk build` (fetches Debian's ceph source and builds "
+            "Run `python3 -m spdk_py spdk build` (fetches Debian's ceph source and builds "
             "its vendored SPDK; a few minutes) or set SPDK_DIR to your own --with-shared "
             "SPDK build.")
     return build_cached(cache)
@@ -729,16 +728,10 @@ def env_lines(install: SpdkInstall) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m spdk_py.spdk", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="ensure SPDK is built; print where and which version")
-    sub.add_parser("dir", help="print SPDK_DIR of a ready build")
-    sub.add_parser("env", help="print export lines (LD_LIBRARY_PATH, SPDK_DIR)")
-    args = parser.parse_args(argv)
+def command(action: str) -> int:
+    """``spdk-py spdk build|dir|env``."""
     try:
-        install = locate(build=args.command == "build")
+        install = locate(build=action == "build")
     except (SpdkMissing, SpdkBuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -746,15 +739,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; the next `build` starts an unfinished build over",
               file=sys.stderr)
         return 130
-    if args.command == "build":
+    if action == "build":
         print(f"SPDK_DIR={install.root}")
         print(f"SPDK {install.version_string} ({install.origin})")
-    elif args.command == "dir":
+    elif action == "dir":
         print(install.root)
     else:
         print("\n".join(env_lines(install)))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,8 +9,8 @@ from spdk_py.jsonrpc import rpc_method
 @rpc_method("spdk_py_get_objects")
 def spdk_py_get_objects(params):
     """Counts of the Python objects the shim may still call into."""
-    from spdk_py import _host
+    from spdk_py._runtime import host
 
     return {"vbdevs": len(vbdev.live), "waiters": len(vbdev.pending_waiters()),
-            "plugins": [p.__name__ for p in _host.plugins],
+            "plugins": [p.__name__ for p in host.plugins],
             "python": "%d.%d.%d" % sys.version_info[:3]}

@@ -27,7 +27,7 @@ import time
 import traceback
 
 from spdk_py import jsonrpc, log, passthru, vbdev
-from spdk_py.binding import binding
+from spdk_py._runtime.binding import binding
 from spdk_py.jsonrpc import RpcError, rpc_method
 
 QUIESCE_TIMEOUT_S = 10.0
@@ -37,12 +37,12 @@ _in_progress = False
 
 
 def _reloadable(name):
-    from spdk_py import _host  # the loaded plugins; _host imports this module
+    from spdk_py._runtime import host  # the loaded plugins; host imports this module
 
     if name.split(".")[0] == "spdk_py":
         raise RpcError(jsonrpc.INVALID_PARAMS, "%s is part of spdk_py and cannot be reloaded; "
                        "restart the target to change it" % name)
-    loaded = [p.__name__ for p in _host.plugins]
+    loaded = [p.__name__ for p in host.plugins]
     if name not in loaded:
         raise RpcError(jsonrpc.INVALID_PARAMS, "%s is not a loaded plugin (loaded: %s)"
                        % (name, ", ".join(loaded)))
@@ -171,7 +171,7 @@ class Reload:
             binding.lib.spdk_py_unlock_executor()
 
     def _swap(self):
-        from spdk_py import _host
+        from spdk_py._runtime import host
 
         migrate = getattr(self.new, "migrate", None)
         if migrate is not None:
@@ -181,7 +181,7 @@ class Reload:
         parent, _, leaf = self.name.rpartition(".")
         if parent:
             setattr(sys.modules[parent], leaf, self.new)
-        _host.plugins[_host.plugins.index(self.old)] = self.new
+        host.plugins[host.plugins.index(self.old)] = self.new
         for method in [m for m, d in jsonrpc.methods.items() if d.func.__module__ == self.name]:
             del jsonrpc.methods[method]
         jsonrpc.methods.update(self.methods)

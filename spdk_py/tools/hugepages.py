@@ -2,15 +2,14 @@
 
 Standard library only.
 
-    python3 -m spdk_py.hugepages setup [--pages N]   # mount, reserve >= N pages (root)
-    python3 -m spdk_py.hugepages check [--pages N]   # only check; exit 1 if short
+    spdk-py hugepages setup [--pages N]   # mount, reserve >= N pages (root)
+    spdk-py hugepages check [--pages N]   # only check; exit 1 if short
 
 ``setup`` never lowers ``vm.nr_hugepages``: other SPDK processes may be using them.
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import shutil
@@ -80,7 +79,7 @@ def problems(pages: int = DEFAULT_PAGES) -> list[str]:
 def _message(pages: int, found: list[str]) -> str:
     cmds = "\n".join(f"  {c}" for c in fix_commands(pages))
     return ("Hugepages are not ready for SPDK: " + "; ".join(found) +
-            f".\nAs root run `python3 -m spdk_py.hugepages setup --pages {pages}`, or:\n{cmds}")
+            f".\nAs root run `python3 -m spdk_py hugepages setup --pages {pages}`, or:\n{cmds}")
 
 
 def setup(pages: int = DEFAULT_PAGES) -> None:
@@ -150,20 +149,15 @@ def cleanup_pid(pid: int) -> list[str]:
     return removed
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m spdk_py.hugepages", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("setup", "check"))
-    parser.add_argument("--pages", type=int, default=DEFAULT_PAGES,
-                        help=f"2 MB pages that must be free (default {DEFAULT_PAGES})")
-    args = parser.parse_args(argv)
+def command(action: str, pages: int = DEFAULT_PAGES) -> int:
+    """``spdk-py hugepages setup|check [--pages N]``."""
     try:
-        if args.command == "setup":
-            setup(args.pages)
+        if action == "setup":
+            setup(pages)
         else:
-            found = problems(args.pages)
+            found = problems(pages)
             if found:
-                raise HugepagesUnavailable(_message(args.pages, found))
+                raise HugepagesUnavailable(_message(pages, found))
     except HugepagesUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -171,7 +165,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"hugepages ok: {info.get('HugePages_Free', 0)} of {info.get('HugePages_Total', 0)} "
           f"2 MB pages free at {MOUNT_POINT}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

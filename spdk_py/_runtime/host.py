@@ -10,10 +10,11 @@ import json
 import sys
 import traceback
 
-from spdk_py import bdev, introspect, jsonrpc, log, reload, vbdev  # noqa: F401 (their RPCs)
-from spdk_py.io_errors import io_exception
-from spdk_py.binding import binding
-from spdk_py.plugins import configured as configured_plugins
+from spdk_py import bdev, jsonrpc, log, vbdev
+from spdk_py._runtime import introspect, reload  # noqa: F401 (their RPCs)
+from spdk_py._runtime.io_errors import io_exception
+from spdk_py._runtime.binding import binding
+from spdk_py._runtime.plugins import configured as configured_plugins
 
 # The plugin modules loaded at start, in order.
 plugins = []

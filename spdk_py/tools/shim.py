@@ -1,6 +1,6 @@
 """Build (or find up to date) the plugin shim for one SPDK build.
 
-    python -m spdk_py.shim build     # prints the path of libspdk_py_shim.so
+    spdk-py shim build     # prints the path of libspdk_py_shim.so
 
 The shim is built by meson from this tree into build/shim-<key>/, one build
 directory per SPDK tree, so switching SPDK_DIR never mixes objects.
@@ -13,9 +13,9 @@ import subprocess
 import sys
 import sysconfig
 
-from spdk_py import spdk
+from spdk_py.tools import provision
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 LIBRARY = "libspdk_py_shim.so"
 
 
@@ -62,7 +62,7 @@ def _tool_env():
 
 def build(install=None, quiet=False):
     """Configure (once) and compile the shim; return the library's path."""
-    install = install or spdk.locate()
+    install = install or provision.locate()
     out = build_dir(install)
     env = _tool_env()
     meson = [sys.executable, "-m", "mesonbuild.mesonmain"]
@@ -82,18 +82,11 @@ def build(install=None, quiet=False):
     return out / LIBRARY
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv != ["build"]:
-        print("usage: python -m spdk_py.shim build", file=sys.stderr)
-        return 2
+def command():
+    """``spdk-py shim build``: print the library's path."""
     try:
         print(build())
-    except (spdk.SpdkMissing, ShimBuildFailed) as exc:
+    except (provision.SpdkMissing, ShimBuildFailed) as exc:
         print(exc, file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,17 +1,18 @@
 """Run an SPDK application with the Python bdev modules loaded.
 
-    python -m spdk_py.tgt [--app spdk_tgt] [--plugins mod1,mod2] [--] <SPDK arguments>
+    spdk-py run [--app spdk_tgt] [--plugins mod1,mod2] [--] <SPDK arguments>
 
 The shim goes into LD_PRELOAD of the SPDK binary itself (never of a wrapper),
 with SPDK's libraries on LD_LIBRARY_PATH and the embedded interpreter's import
 path in SPDK_PY_PATH; then the binary replaces this process.
 """
 
-import argparse
 import os
 import sys
 
-from spdk_py import jsonrpc, plugins as plugin_names, shim, spdk
+from spdk_py import jsonrpc
+from spdk_py._runtime import plugins as plugin_names
+from spdk_py.tools import provision, shim
 
 APPS = ("spdk_tgt", "nvmf_tgt", "bdevperf", "spdk_dd")
 
@@ -39,26 +40,13 @@ def app_env(install, shim_path, plugins=None, base=None):
     return env
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m spdk_py.tgt", description=__doc__.splitlines()[0],
-        epilog="Everything after the options (or after --) goes to the SPDK application.")
-    parser.add_argument("--app", default="spdk_tgt", choices=APPS)
-    parser.add_argument("--plugins", default=None,
-                        help="comma-separated Python modules implementing bdev modules "
-                             "(default: spdk_py.passthru)")
-    args, rest = parser.parse_known_args(argv)
-    if rest[:1] == ["--"]:
-        rest = rest[1:]
+def run(app, plugins, args):
+    """``spdk-py run``: exec the SPDK app with the shim loaded; returns only on error."""
     try:
-        install = spdk.locate()
+        install = provision.locate()
         shim_path = shim.build(install, quiet=True)
-    except (spdk.SpdkMissing, shim.ShimBuildFailed) as exc:
+    except (provision.SpdkMissing, shim.ShimBuildFailed) as exc:
         print(exc, file=sys.stderr)
         return 1
-    binary = str(install.bin(args.app))
-    os.execve(binary, [binary] + rest, app_env(install, shim_path, args.plugins))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    binary = str(install.bin(app))
+    os.execve(binary, [binary] + list(args), app_env(install, shim_path, plugins))

@@ -1,7 +1,7 @@
 """The demo: the Python passthru in a stock spdk_tgt, serving real I/O.
 
-  1. spdk_tgt starts with the shim (python -m spdk_py.tgt's environment);
-  2. SPDK's own scripts/rpc.py, with `--plugin spdk_py.rpc_plugin`, creates a
+  1. spdk_tgt starts with the shim (the environment `spdk-py run` gives);
+  2. SPDK's own scripts/rpc.py, with `--plugin spdk_py.tools.rpc_plugin`, creates a
      malloc bdev, the Python passthru over it, and exports the passthru as an
      NVMe-oF/TCP namespace on 127.0.0.1;
   3. bdevperf, a second SPDK process, attaches over NVMe/TCP and runs a
@@ -14,8 +14,8 @@ import os
 import subprocess
 import sys
 
-from spdk_py import hugepages, nvmf, shim, spdk, tgt
-from spdk_py.process import SpdkProcess, parse_bdevperf, run_app
+from spdk_py.tools import hugepages, launch, nvmf, provision, shim
+from spdk_py.tools.process import SpdkProcess, parse_bdevperf, run_app
 
 NQN = "nqn.2016-06.io.spdk:spdk-py-demo"
 
@@ -24,7 +24,7 @@ def rpc_py(install, target, *args):
     """SPDK's own rpc.py, with this project's plugin, against the target."""
     env = dict(os.environ, PYTHONPATH=str(shim.ROOT))
     cmd = [sys.executable, str(install.rpc_py), "-s", str(target.rpc_socket),
-           "--plugin", "spdk_py.rpc_plugin", *map(str, args)]
+           "--plugin", "spdk_py.tools.rpc_plugin", *map(str, args)]
     print("$ rpc.py " + " ".join(map(str, args)))
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     if out.strip():
@@ -33,14 +33,14 @@ def rpc_py(install, target, *args):
 
 
 def main():
-    install = spdk.locate()
+    install = provision.locate()
     hugepages.ensure()
     shim_path = shim.build(install, quiet=True)
     print("SPDK %s at %s\nshim %s\n" % (install.version_string, install.root, shim_path))
 
     port = nvmf.free_port()
     target = SpdkProcess(install, "spdk_tgt", cpumask="0x1", mem_mb=512,
-                         env=tgt.app_env(install, shim_path, base={})).start()
+                         env=launch.app_env(install, shim_path, base={})).start()
     try:
         rpc_py(install, target, "bdev_malloc_create", "-b", "Malloc0", 64, 512)
         rpc_py(install, target, "bdev_python_passthru_create", "-b", "Malloc0", "-p", "PyPT0")
@@ -78,6 +78,3 @@ def main():
     print("spdk_tgt exited with %s" % rc)
     return 0 if rc == 0 else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())
