@@ -43,7 +43,7 @@ def run_one(install, env, create, seconds):
             served = "PT0"
         port = nvmf.free_port()
         nqn = nvmf.export(target, served, port)
-        rc, out = run_app(install, "perf", None,
+        rc, out = run_app(install, "nvme_perf", None,
                           ["-q", 32, "-o", 4096, "-w", "randread", "-t", seconds, "-c", "0x2",
                            "-s", 512, "-r", nvmf.perf_transport_id(port, nqn)],
                           timeout=seconds * 4 + 60, app_args=False)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_passthru.py [--seconds 5] [--runs 4] [--control] [--modes python,...]
 
-bdevperf, 4K random reads, QD128, no zero-copy (-x), on a null bdev: the raw
+bdevperf, 4K random reads, QD128, no zero-copy, on a null bdev: the raw
 Null0, SPDK's C passthru (bdev_passthru_create) over it, and the Python
 passthru in each mode over it. Every configuration runs in the same invocation
 with the shim loaded (so only the vbdev differs), on 1 core and on 2 (-m 0x3 -C,
@@ -82,9 +82,9 @@ SCENARIOS = {
 
 def run_one(install, env, config, scenario, seconds):
     cpumask, qd, extra = SCENARIOS[scenario]
-    args = ["-q", qd, "-o", 4096, "-w", "randread", "-t", seconds, "-x", *extra]
+    args = ["-q", qd, "-o", 4096, "-w", "randread", "-t", seconds, *extra]
     rc, out = run_app(install, "bdevperf", config, args, env=env, cpumask=cpumask,
-                      mem_mb=512, timeout=seconds * 4 + 60)
+                      mem_mb=512, timeout=seconds * 4 + 60, zcopy=False)
     result = parse_bdevperf(out)
     if rc != 0 or result.failed or result.total is None:
         raise RuntimeError("bdevperf failed (rc %d):\n%s" % (rc, out[-3000:]))

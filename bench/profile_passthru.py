@@ -55,11 +55,11 @@ def dso_shares(data):
 def profile_one(install, env, name, seconds, cpumask, qd, workdir):
     config, dso = CONFIGS[name]
     data = pathlib.Path(workdir) / ("%s.data" % name)
-    args = ["-q", qd, "-o", 4096, "-w", "randread", "-t", seconds, "-x"]
+    args = ["-q", qd, "-o", 4096, "-w", "randread", "-t", seconds]
     if bin(int(cpumask, 16)).count("1") > 1:
         args.append("-C")  # every core submits, as bench_passthru's 2-core scenario
     rc, out = run_app(install, "bdevperf", config, args, env=env, cpumask=cpumask, mem_mb=512,
-                      timeout=seconds * 4 + 60,
+                      timeout=seconds * 4 + 60, zcopy=False,
                       wrap=["perf", "record", "-q", "-e", "cpu-clock", "-o", str(data), "--"])
     result = parse_bdevperf(out)
     if rc != 0 or result.failed or result.total is None:

@@ -21,12 +21,21 @@ enum spdk_bdev_io_type {
 	SPDK_BDEV_IO_TYPE_COMPARE,
 	SPDK_BDEV_IO_TYPE_COMPARE_AND_WRITE,
 	SPDK_BDEV_IO_TYPE_ABORT,
-{% if spdk_version >= (21, 7) %}
+{% if spdk_version >= (22, 9) %}
 	SPDK_BDEV_IO_TYPE_SEEK_HOLE,
 	SPDK_BDEV_IO_TYPE_SEEK_DATA,
 {% endif %}
 {% if spdk_version >= (23, 1) %}
 	SPDK_BDEV_IO_TYPE_COPY,
+{% endif %}
+{% if spdk_version >= (24, 1) %}
+	SPDK_BDEV_IO_TYPE_NVME_IOV_MD,
+{% endif %}
+{% if spdk_version >= (25, 9) %}
+	SPDK_BDEV_IO_TYPE_NVME_NSSR,
+{% endif %}
+{% if spdk_version >= (26, 1) %}
+	SPDK_BDEV_IO_TYPE_WRITE_UNCORRECTABLE,
 {% endif %}
 	SPDK_BDEV_NUM_IO_TYPES,
 	...

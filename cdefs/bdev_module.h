@@ -1,27 +1,13 @@
 /* spdk/bdev_module.h */
-enum spdk_dif_type { SPDK_DIF_DISABLE, ... };
-
 struct spdk_bdev_module {
 	const char *name;
 	...;
 };
 
-/* The fields a stacked bdev copies from its base; the rest stays opaque. */
+/* Opaque to Python: the shim copies the base's properties in C (several are
+ * bit-fields, and releases add more).
+ */
 struct spdk_bdev {
-	void *ctxt;
-	char *name;
-	char *product_name;
-	int write_cache;
-	uint32_t blocklen;
-	uint64_t blockcnt;
-	uint8_t required_alignment;
-	uint32_t optimal_io_boundary;
-	uint32_t md_len;
-	bool md_interleave;
-	enum spdk_dif_type dif_type;
-	bool dif_is_head_of_md;
-	uint32_t dif_check_flags;
-	struct spdk_bdev_module *module;
 	...;
 };
 

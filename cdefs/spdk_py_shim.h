@@ -33,6 +33,7 @@ struct spdk_py_vbdev {
 	uint64_t route_lba_end;
 	bool count_stats;
 	bool latency_hist;
+	bool memory_domains;
 	...;
 };
 
@@ -43,12 +44,14 @@ struct spdk_py_vbdev *spdk_py_vbdev_alloc(const char *name, const char *product_
 void spdk_py_vbdev_free(struct spdk_py_vbdev *node);
 int spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name);
 void spdk_py_vbdev_close_base(struct spdk_py_vbdev *node);
+void spdk_py_vbdev_copy_properties(struct spdk_py_vbdev *node);
+void spdk_py_bdev_uuid(struct spdk_bdev *bdev, char *out);
+int spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid);
 void spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node);
 void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify);
 
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
-bool spdk_py_io_has_md(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
@@ -56,8 +59,9 @@ size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
 int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_writev(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_compare(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_copy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_unmap(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);

@@ -141,9 +141,11 @@ shim_python_leave(struct spdk_py_io *io_ctx)
 	}
 }
 
-/* Every completion of ours goes through here: count it, then complete it. */
+/* Every completion of ours goes through here first: count it, and take it
+ * off Python's path. Completing it is the caller's next step.
+ */
 static inline __attribute__((always_inline)) void
-shim_io_done(struct spdk_bdev_io *bdev_io, int status)
+shim_io_retire(struct spdk_bdev_io *bdev_io, int status)
 {
 	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
 
@@ -155,6 +157,12 @@ shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 		io_ctx->state = SPDK_PY_IO_DONE;
 		shim_python_leave(io_ctx);
 	}
+}
+
+static inline __attribute__((always_inline)) void
+shim_io_done(struct spdk_bdev_io *bdev_io, int status)
+{
+	shim_io_retire(bdev_io, status);
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
@@ -164,13 +172,33 @@ spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
 	shim_io_done(bdev_io, status);
 }
 
-/* Complete the original I/O once; a Python completion hook sees it first. */
+/* A failed base I/O's status as hooks and counters see it: a miscompare or
+ * an abort stays what it is, any other failure is FAILED.
+ */
+static inline int
+shim_base_status(const struct spdk_bdev_io *base_io, bool success)
+{
+	if (spdk_likely(success)) {
+		return SPDK_BDEV_IO_STATUS_SUCCESS;
+	}
+	switch (base_io->internal.status) {
+	case SPDK_BDEV_IO_STATUS_MISCOMPARE:
+	case SPDK_BDEV_IO_STATUS_ABORTED:
+		return base_io->internal.status;
+	default:
+		return SPDK_BDEV_IO_STATUS_FAILED;
+	}
+}
+
+/* Complete the original I/O once, with its base I/O's status; a Python
+ * completion hook sees it first (and may change the status).
+ */
 static inline __attribute__((always_inline)) void
-shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
+shim_complete_orig(struct spdk_bdev_io *orig_io, struct spdk_bdev_io *base_io, bool success)
 {
 	struct spdk_py_vbdev *node = shim_io_node(orig_io);
 	struct spdk_py_io *io_ctx = shim_io_ctx(orig_io);
-	int status = success ? SPDK_BDEV_IO_STATUS_SUCCESS : SPDK_BDEV_IO_STATUS_FAILED;
+	int status = shim_base_status(base_io, success);
 
 	if (io_ctx->test != 0x5a) {
 		SPDK_ERRLOG("Error, original IO device_ctx is wrong! 0x%x\n", io_ctx->test);
@@ -181,13 +209,14 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, bool success)
 		spdk_py_channel_wake(shim_io_channel(orig_io));
 		return;
 	}
-	shim_io_done(orig_io, status);
+	shim_io_retire(orig_io, status);
+	SPDK_PY_COMPLETE_AS_BASE(orig_io, base_io, status);
 }
 
 static void
 shim_base_io_done(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
-	shim_complete_orig(cb_arg, success);
+	shim_complete_orig(cb_arg, bdev_io, success);
 	spdk_bdev_free_io(bdev_io);
 }
 
@@ -201,7 +230,7 @@ shim_base_zcopy_done(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 		spdk_bdev_io_set_buf(orig_io, bdev_io->u.bdev.iovs[0].iov_base,
 				     bdev_io->u.bdev.iovs[0].iov_len);
 	}
-	shim_complete_orig(orig_io, success);
+	shim_complete_orig(orig_io, bdev_io, success);
 	spdk_bdev_free_io(bdev_io);
 }
 
@@ -234,12 +263,6 @@ spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
 	return spdk_get_ticks() - bdev_io->internal.submit_tsc;
 }
 
-bool
-spdk_py_io_has_md(struct spdk_bdev_io *bdev_io)
-{
-	return bdev_io->u.bdev.md_buf != NULL;
-}
-
 int
 spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io)
 {
@@ -258,26 +281,44 @@ spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i)
 	return bdev_io->u.bdev.iovs[i].iov_len;
 }
 
+/* WRITE of the I/O's buffers, its metadata (and memory domain) with it. */
 int
-spdk_py_base_writev(struct spdk_bdev_io *bdev_io)
+spdk_py_base_write(struct spdk_bdev_io *bdev_io)
 {
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
 
-	return shim_forwarded(bdev_io, spdk_bdev_writev_blocks(node->base_desc,
+	return shim_forwarded(bdev_io, SPDK_PY_WRITEV(node->base_desc, shim_io_base_ch(bdev_io),
+			      bdev_io, shim_base_io_done, bdev_io));
+}
+
+/* COMPARE the I/O's buffers with the base's blocks: a mismatch completes as
+ * MISCOMPARE.
+ */
+int
+spdk_py_base_compare(struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
+
+	return shim_forwarded(bdev_io, spdk_bdev_comparev_blocks(node->base_desc,
 			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
 			      bdev_io->u.bdev.offset_blocks, bdev_io->u.bdev.num_blocks,
 			      shim_base_io_done, bdev_io));
 }
 
+/* COPY between two ranges of the base. */
 int
-spdk_py_base_writev_with_md(struct spdk_bdev_io *bdev_io)
+spdk_py_base_copy(struct spdk_bdev_io *bdev_io)
 {
+#if SPDK_PY_HAVE_COPY
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
 
-	return shim_forwarded(bdev_io, spdk_bdev_writev_blocks_with_md(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
-			      bdev_io->u.bdev.md_buf, bdev_io->u.bdev.offset_blocks,
-			      bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io));
+	return shim_forwarded(bdev_io, spdk_bdev_copy_blocks(node->base_desc,
+			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.offset_blocks,
+			      bdev_io->u.bdev.copy.src_offset_blocks, bdev_io->u.bdev.num_blocks,
+			      shim_base_io_done, bdev_io));
+#else
+	return -ENOTSUP;
+#endif
 }
 
 /* A buffer of the I/O's size (*len) for Python to fill, e.g. with a
@@ -391,17 +432,7 @@ shim_read_get_buf_cb(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io, b
 		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 		return;
 	}
-	if (bdev_io->u.bdev.md_buf == NULL) {
-		rc = spdk_bdev_readv_blocks(node->base_desc, base_ch, bdev_io->u.bdev.iovs,
-					    bdev_io->u.bdev.iovcnt, bdev_io->u.bdev.offset_blocks,
-					    bdev_io->u.bdev.num_blocks, shim_base_io_done, bdev_io);
-	} else {
-		rc = spdk_bdev_readv_blocks_with_md(node->base_desc, base_ch, bdev_io->u.bdev.iovs,
-						    bdev_io->u.bdev.iovcnt, bdev_io->u.bdev.md_buf,
-						    bdev_io->u.bdev.offset_blocks,
-						    bdev_io->u.bdev.num_blocks, shim_base_io_done,
-						    bdev_io);
-	}
+	rc = SPDK_PY_READV(node->base_desc, base_ch, bdev_io, shim_base_io_done, bdev_io);
 	if (rc != 0) {
 		shim_submit_failed(bdev_io, rc);
 	}
@@ -462,8 +493,7 @@ shim_forward(struct spdk_bdev_io *bdev_io)
 		rc = spdk_py_base_read(bdev_io);
 		break;
 	case SPDK_BDEV_IO_TYPE_WRITE:
-		rc = bdev_io->u.bdev.md_buf == NULL ? spdk_py_base_writev(bdev_io) :
-		     spdk_py_base_writev_with_md(bdev_io);
+		rc = spdk_py_base_write(bdev_io);
 		break;
 	case SPDK_BDEV_IO_TYPE_WRITE_ZEROES:
 		rc = spdk_py_base_write_zeroes(bdev_io);
@@ -483,6 +513,14 @@ shim_forward(struct spdk_bdev_io *bdev_io)
 	case SPDK_BDEV_IO_TYPE_ABORT:
 		rc = spdk_py_base_abort(bdev_io);
 		break;
+	case SPDK_BDEV_IO_TYPE_COMPARE:
+		rc = spdk_py_base_compare(bdev_io);
+		break;
+#if SPDK_PY_HAVE_COPY
+	case SPDK_BDEV_IO_TYPE_COPY:
+		rc = spdk_py_base_copy(bdev_io);
+		break;
+#endif
 	default:
 		SPDK_ERRLOG("passthru: unknown I/O type %d\n", bdev_io->type);
 		spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);

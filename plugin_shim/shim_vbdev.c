@@ -9,6 +9,7 @@
 #include "spdk_compat.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
+#include "spdk/uuid.h"
 
 static int
 shim_destruct(void *ctx)
@@ -46,6 +47,33 @@ shim_write_config_json(struct spdk_bdev *bdev, struct spdk_json_write_ctx *w)
 {
 }
 
+#if SPDK_PY_HAVE_MEMORY_DOMAINS
+/* As SPDK's passthru: a vbdev that never touches the data works with any
+ * memory domain its base does. One whose Python reads or writes the data
+ * (memory_domains = False on its class) says it has none, so the bdev layer
+ * hands it local buffers.
+ */
+static int
+shim_get_memory_domains(void *ctx, struct spdk_memory_domain **domains, int array_size)
+{
+	struct spdk_py_vbdev *node = ctx;
+
+	return node->memory_domains ?
+	       spdk_bdev_get_memory_domains(node->base_bdev, domains, array_size) : 0;
+}
+#endif
+
+#if SPDK_PY_HAVE_MEMORY_DOMAIN_TYPES
+static int
+shim_get_memory_domain_types(void *ctx, enum spdk_dma_device_type *types, uint32_t array_size)
+{
+	struct spdk_py_vbdev *node = ctx;
+
+	return node->memory_domains ?
+	       spdk_bdev_get_memory_domain_types(node->base_bdev, types, array_size) : 0;
+}
+#endif
+
 static const struct spdk_bdev_fn_table g_shim_fn_table = {
 	.destruct		= shim_destruct,
 	.submit_request		= spdk_py_submit_request,
@@ -53,6 +81,12 @@ static const struct spdk_bdev_fn_table g_shim_fn_table = {
 	.get_io_channel		= shim_get_io_channel,
 	.dump_info_json		= shim_dump_info_json,
 	.write_config_json	= shim_write_config_json,
+#if SPDK_PY_HAVE_MEMORY_DOMAINS
+	.get_memory_domains	= shim_get_memory_domains,
+#endif
+#if SPDK_PY_HAVE_MEMORY_DOMAIN_TYPES
+	.get_memory_domain_types = shim_get_memory_domain_types,
+#endif
 };
 
 /* Allocate the C side of a vbdev; Python fills in the properties it copies. */
@@ -112,6 +146,41 @@ spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name)
 		node->base_bdev = spdk_bdev_desc_get_bdev(node->base_desc);
 	}
 	return rc;
+}
+
+/* The reference's "copy some properties from the underlying base bdev", in C:
+ * several are bit-fields, and later releases add more.
+ */
+void
+spdk_py_vbdev_copy_properties(struct spdk_py_vbdev *node)
+{
+	struct spdk_bdev *bdev = &node->bdev, *base = node->base_bdev;
+
+	bdev->write_cache = base->write_cache;
+	bdev->required_alignment = base->required_alignment;
+	bdev->optimal_io_boundary = base->optimal_io_boundary;
+	bdev->blocklen = base->blocklen;
+	bdev->blockcnt = base->blockcnt;
+	bdev->md_interleave = base->md_interleave;
+	bdev->md_len = base->md_len;
+	bdev->dif_type = base->dif_type;
+	bdev->dif_is_head_of_md = base->dif_is_head_of_md;
+	bdev->dif_check_flags = base->dif_check_flags;
+	SPDK_PY_COPY_NEWER_PROPERTIES(bdev, base);
+}
+
+/* A bdev's UUID as text (SPDK_UUID_STRING_LEN bytes). */
+void
+spdk_py_bdev_uuid(struct spdk_bdev *bdev, char *out)
+{
+	spdk_uuid_fmt_lower(out, SPDK_UUID_STRING_LEN, spdk_bdev_get_uuid(bdev));
+}
+
+/* The vbdev's UUID, before it is registered; -EINVAL if the text is not one. */
+int
+spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid)
+{
+	return spdk_uuid_parse(&node->bdev.uuid, uuid);
 }
 
 static void

@@ -6,9 +6,11 @@ shim's one-line helpers, so an I/O crosses into Python as a handle and a type.
 """
 
 import errno
+import hashlib
 import json
+import uuid
 
-from spdk_py import jsonrpc, log
+from spdk_py import bdev, jsonrpc, log
 from spdk_py.bdev import BdevEvent, IoType
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
@@ -17,6 +19,16 @@ from spdk_py.vbdev import Vbdev, unregister
 
 MODES = ("python", "hybrid")
 INFO_KEY = "python_passthru"
+# A vbdev created without a uuid gets a name-based (SHA-1) UUID of its base's
+# UUID under this namespace, as SPDK's passthru does under its own: the same
+# base gives the same UUID at every start, and differs from SPDK's passthru's.
+UUID_NAMESPACE = uuid.UUID("6c1a403d-60a3-4a4f-aa21-2541c7b17ed0")
+
+
+def derived_uuid(base_uuid):
+    """spdk_uuid_generate_sha1(ns, base UUID's 16 bytes), as text."""
+    digest = hashlib.sha1(UUID_NAMESPACE.bytes + uuid.UUID(base_uuid).bytes).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 class Policy:
@@ -47,13 +59,14 @@ class BdevName:
     factory makes the vbdev object (PassthruVbdev or a subclass a plugin passes).
     """
 
-    def __init__(self, vbdev_name, bdev_name, mode, factory, policy=None, stats=True):
+    def __init__(self, vbdev_name, bdev_name, mode, factory, policy=None, stats=True, uuid=None):
         self.vbdev_name = vbdev_name
         self.bdev_name = bdev_name
         self.mode = mode
         self.factory = factory
         self.policy = policy or Policy()
         self.stats = stats
+        self.uuid = uuid  # None: derived from the base's
 
 
 # g_bdev_names and g_pt_nodes of the reference.
@@ -67,6 +80,8 @@ class PassthruVbdev(Vbdev):
     create_method = "bdev_python_passthru_create"
     # The modes this class works in.
     modes = MODES
+    # The port never touches the data: any memory domain the base takes is ours.
+    memory_domains = True
 
     def __init__(self, name, mode):
         super().__init__(name)
@@ -85,19 +100,19 @@ class PassthruVbdev(Vbdev):
         # READ first gets a buffer it owns (pt_read_get_buf_cb, run in C).
         self._forward = {
             IoType.READ: lib.spdk_py_base_read,
-            IoType.WRITE: self._write,
+            IoType.WRITE: lib.spdk_py_base_write,
             IoType.WRITE_ZEROES: lib.spdk_py_base_write_zeroes,
             IoType.UNMAP: lib.spdk_py_base_unmap,
             IoType.FLUSH: lib.spdk_py_base_flush,
             IoType.RESET: lib.spdk_py_base_reset,
             IoType.ZCOPY: lib.spdk_py_base_zcopy,
             IoType.ABORT: lib.spdk_py_base_abort,
+            IoType.COMPARE: lib.spdk_py_base_compare,
         }
+        if bdev.has_io_type(lib, IoType.COPY):  # SPDK 23.01 and later
+            self._forward[IoType.COPY] = lib.spdk_py_base_copy
         # The same, indexed by type, for the batch loop.
         self._forward_by_type = [self._forward.get(t) for t in range(max(self._forward) + 1)]
-        self._has_md = lib.spdk_py_io_has_md
-        self._writev = lib.spdk_py_base_writev
-        self._writev_md = lib.spdk_py_base_writev_with_md
         # The port's forwarding (this class, or a subclass that takes it as its
         # submit_request): every I/O in one loop, with the lookups hoisted.
         if type(self).submit_request is PassthruVbdev.submit_request and self._submit_generic:
@@ -124,6 +139,10 @@ class PassthruVbdev(Vbdev):
     @property
     def base_name(self):
         return binding.ffi.string(binding.lib.spdk_bdev_get_name(self.node.base_bdev)).decode()
+
+    @property
+    def uuid(self):
+        return bdev_uuid(self.bdev)
 
     # vbdev_passthru_submit_request: Python sees every I/O (python mode).
     def submit_request(self, ch, io, io_type):
@@ -157,9 +176,6 @@ class PassthruVbdev(Vbdev):
                     self._submitted(ios[i], rc)
             except Exception as exc:
                 io_exception(self, "submit_request", io_type, exc)
-
-    def _write(self, io):
-        return self._writev_md(io) if self._has_md(io) else self._writev(io)
 
     # The tail of submit: -ENOMEM is queued until the base frees a bdev_io
     # (vbdev_passthru_queue_io); any other error fails the I/O (C does that).
@@ -200,23 +216,26 @@ class PassthruVbdev(Vbdev):
 
     def config_params(self):
         return {"base_bdev_name": self.base_name, "name": self.name, "mode": self.mode,
-                "policy": self.policy.to_json(), "stats": bool(self.node.count_stats)}
+                "policy": self.policy.to_json(), "stats": bool(self.node.count_stats),
+                "uuid": self.uuid}
+
+
+def bdev_uuid(bdev_ptr):
+    """A bdev's UUID, as text."""
+    ffi, lib = binding.require()
+    text = ffi.new("char[]", lib.SPDK_UUID_STRING_LEN)
+    lib.spdk_py_bdev_uuid(bdev_ptr, text)
+    return ffi.string(text).decode()
 
 
 # vbdev_passthru_insert_name
-def insert_name(bdev_name, vbdev_name, mode, factory, policy=None, stats=True):
+def insert_name(bdev_name, vbdev_name, mode, factory, policy=None, stats=True, uuid=None):
     for name in bdev_names:
         if name.vbdev_name == vbdev_name:
             log.error("passthru bdev %s already exists" % vbdev_name)
             return -errno.EEXIST
-    bdev_names.append(BdevName(vbdev_name, bdev_name, mode, factory, policy, stats))
+    bdev_names.append(BdevName(vbdev_name, bdev_name, mode, factory, policy, stats, uuid))
     return 0
-
-
-# Copy some properties from the underlying base bdev.
-_COPIED_PROPERTIES = ("write_cache", "required_alignment", "optimal_io_boundary", "blocklen",
-                      "blockcnt", "md_interleave", "md_len", "dif_type", "dif_is_head_of_md",
-                      "dif_check_flags")
 
 
 # vbdev_passthru_register: create and register the vbdev for every name whose
@@ -247,8 +266,11 @@ def register(bdev_name):
             break
         log.notice("base bdev opened")
 
-        for field in _COPIED_PROPERTIES:
-            setattr(node.bdev, field, getattr(node.base_bdev, field))
+        # The configured UUID, else one derived from the base's.
+        lib.spdk_py_vbdev_set_uuid(node, (name.uuid or derived_uuid(bdev_uuid(node.base_bdev)))
+                                   .encode())
+        # Copy some properties from the underlying base bdev (in C).
+        lib.spdk_py_vbdev_copy_properties(node)
         pt_nodes.append(pt_node)
 
         lib.spdk_py_vbdev_io_device_register(node)
@@ -288,8 +310,8 @@ def _undo_register(pt_node, release_claim):
 
 # bdev_passthru_external_create_disk
 def create_disk(bdev_name, vbdev_name, mode="python", factory=PassthruVbdev, policy=None,
-                stats=True):
-    rc = insert_name(bdev_name, vbdev_name, mode, factory, policy, stats)
+                stats=True, uuid=None):
+    rc = insert_name(bdev_name, vbdev_name, mode, factory, policy, stats, uuid)
     if rc:
         return rc
     rc = register(bdev_name)
@@ -374,7 +396,7 @@ def create_from_rpc(params, factory=PassthruVbdev):
         _check_bdev_name(key, params[key])
     policy = _decode_policy(params.get("policy", {}))
     rc = create_disk(params["base_bdev_name"], params["name"], mode, factory, policy,
-                     params.get("stats", True))
+                     params.get("stats", True), _check_uuid(params.get("uuid")))
     if rc:
         detail = "could not create passthru bdev %s on %s" % (params["name"],
                                                              params["base_bdev_name"])
@@ -396,6 +418,16 @@ def _check_bdev_name(key, value):
                        % (key, size, NAME_MAX))
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise RpcError(jsonrpc.INVALID_PARAMS, "%s must not contain control characters" % key)
+
+
+def _check_uuid(text):
+    """The uuid param in SPDK's spelling (lower case), or None if not given."""
+    if text is None:
+        return None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "uuid %r is not a UUID" % text) from None
 
 
 def _check_mode(mode):
@@ -446,7 +478,7 @@ def delete_from_rpc(request, params):
 
 _CREATE_PARAMS = {"base_bdev_name": str, "name": str}
 # rpc.py flags, as SPDK's own passthru commands spell them.
-_SHORT = {"base_bdev_name": "-b", "name": "-p", "mode": "-m"}
+_SHORT = {"base_bdev_name": "-b", "name": "-p", "mode": "-m", "uuid": "-u"}
 
 
 @rpc_method("construct_ext_passthru_bdev", params=_CREATE_PARAMS, short=_SHORT)
@@ -462,13 +494,14 @@ def rpc_delete_ext_passthru_bdev(request, params):
 
 
 @rpc_method("bdev_python_passthru_create", params=_CREATE_PARAMS,
-            optional={"mode": str, "policy": dict, "stats": bool}, short=_SHORT)
+            optional={"mode": str, "policy": dict, "stats": bool, "uuid": str}, short=_SHORT)
 def rpc_bdev_python_passthru_create(params):
     """Create a Python passthru bdev on a base bdev; mode: python (default) or hybrid.
 
     policy (hybrid): {"io_types": [...], "lba_start": N, "lba_end": M} names the I/Os
     that go to Python; the rest are forwarded in C. stats: false turns the
-    per-I/O-type counters off (they are on by default).
+    per-I/O-type counters off (they are on by default). uuid: the vbdev's UUID
+    (default: derived from the base's, the same at every start).
     """
     return create_from_rpc(params)
 

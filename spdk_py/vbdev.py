@@ -42,6 +42,12 @@ class Vbdev:
     product_name = "Python vbdev"
     # Keep a latency histogram of every I/O in C (read with collect_stats).
     latency_histogram = False
+    # Whether the base's memory domains are this vbdev's too (SPDK 21.10+):
+    # true only if no hook of it reads or writes the I/O's data, since data in
+    # another domain (an RDMA NIC's, an accel engine's) is not in this
+    # process's memory. Unset, it is true when the class defines no per-I/O
+    # hook; then the bdev layer hands such a vbdev local buffers.
+    memory_domains = None
 
     def __init__(self, name):
         ffi, lib = binding.require()
@@ -86,6 +92,10 @@ class Vbdev:
                                                                                  "complete")
         self.node.submit_types = submit_mask
         self.node.complete_types = complete_mask
+        if self._defines("memory_domains"):
+            self.node.memory_domains = bool(self.memory_domains)
+        else:
+            self.node.memory_domains = not (submit_mask or complete_mask)
 
     @property
     def bdev(self):

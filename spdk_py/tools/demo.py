@@ -10,11 +10,9 @@
 """
 
 import json
-import os
-import subprocess
-import sys
 
 from spdk_py.tools import hugepages, launch, nvmf, provision, shim
+from spdk_py.tools import process
 from spdk_py.tools.process import SpdkProcess, parse_bdevperf, run_app
 
 NQN = "nqn.2016-06.io.spdk:spdk-py-demo"
@@ -22,11 +20,12 @@ NQN = "nqn.2016-06.io.spdk:spdk-py-demo"
 
 def rpc_py(install, target, *args):
     """SPDK's own rpc.py, with this project's plugin, against the target."""
-    env = dict(os.environ, PYTHONPATH=str(shim.ROOT))
-    cmd = [sys.executable, str(install.rpc_py), "-s", str(target.rpc_socket),
-           "--plugin", "spdk_py.tools.rpc_plugin", *map(str, args)]
     print("$ rpc.py " + " ".join(map(str, args)))
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    done = process.rpc_py(install, target.rpc_socket, *args)
+    if done.returncode != 0:
+        raise SystemExit("rpc.py failed (exit %d):\n%s%s" % (done.returncode, done.stdout,
+                                                              done.stderr))
+    out = done.stdout
     if out.strip():
         print("  " + out.strip().replace("\n", "\n  "))
     return out

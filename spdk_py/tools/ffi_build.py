@@ -28,6 +28,7 @@ CDEFS = [
     "json.h",
     "jsonrpc.h",
     "rpc.h",
+    "uuid.h",
     "bdev.h",
     "bdev_module.h",
     "spdk_py_shim.h",
@@ -39,6 +40,7 @@ INCLUDES = """
 #include "spdk/env.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
+#include "spdk/uuid.h"
 
 /* cffi releases the GIL around every lib call. SPDK calls never block, and a
  * release/re-acquire pair costs more than most of them, so keep the GIL: a

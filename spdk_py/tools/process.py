@@ -7,8 +7,9 @@
     rc, out = run_app(install, "bdevperf", config, ["-q", "32", "-o", "4096", ...])
     result = parse_bdevperf(out)
 
-Every process gets ``-u`` (no PCI: the machine's disk and NIC are PCI devices) and its own
-RPC socket in a private directory. Extra environment (``LD_PRELOAD`` for the shim, ...) goes
+Every process gets ``-u`` (no PCI: the machine's disk and NIC are PCI devices), its own
+RPC socket in a private directory, and no CPU core locks where the SPDK has them
+(processes here share cores on purpose). Extra environment (``LD_PRELOAD`` for the shim, ...) goes
 into the environment of the SPDK binary itself, never of a wrapper.
 """
 
@@ -21,13 +22,15 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from spdk_py.tools.hugepages import cleanup_pid
-from spdk_py.tools.provision import SpdkInstall
+from spdk_py.tools.shim import ROOT
+from spdk_py.tools.spdk_install import SpdkInstall
 
 DEFAULT_MEM_MB = 256
 DEFAULT_CPUMASK = "0x1"
@@ -90,12 +93,16 @@ def _child_env(install: SpdkInstall, env: Mapping[str, str] | None) -> dict[str,
 
 def _app_cmd(install: SpdkInstall, app: str, workdir: Path, mem_mb: int, cpumask: str,
              config: Mapping | str | os.PathLike | None, args: Sequence[Any],
-             framework: bool = True, pci: bool = False) -> list[str]:
+             framework: bool = True, pci: bool = False,
+             zcopy: bool | None = None) -> list[str]:
     # The common SPDK app arguments: no PCI, memory, cores, a private RPC socket, config.
     # An app outside SPDK's app framework (the NVMe perf example) takes its own.
+    # zcopy: bdevperf's zero-copy on or off, in this release's spelling.
+    if zcopy is not None:
+        args = [*args, *install.bdevperf_zcopy(zcopy)]
     if not framework:
         return [str(install.bin(app))] + [str(a) for a in args]
-    cmd = [str(install.bin(app))] + ([] if pci else ["-u"]) + [
+    cmd = [str(install.bin(app))] + ([] if pci else ["-u"]) + install.harness_args() + [
         "-s", str(mem_mb), "-m", cpumask, "-r", str(workdir / "rpc.sock")]
     if config is not None:
         if isinstance(config, Mapping):
@@ -117,7 +124,7 @@ class SpdkProcess:
                  wait_for_rpc: bool = False, args: Sequence[Any] = (),
                  env: Mapping[str, str] | None = None, log_dir: str | os.PathLike | None = None,
                  start_timeout: float = START_TIMEOUT, rpc_timeout: float = RPC_TIMEOUT,
-                 pci: bool = False):
+                 pci: bool = False, zcopy: bool | None = None):
         install.bin(app)  # fail before creating anything if the app is not built
         SpdkProcess._count += 1
         self.install = install
@@ -131,7 +138,7 @@ class SpdkProcess:
         self.log_path = log_dir / f"{app}.{SpdkProcess._count}.log"
         extra = ["--wait-for-rpc"] if wait_for_rpc else []
         self.cmd = _app_cmd(install, app, self.workdir, mem_mb, cpumask, config,
-                            [*extra, *args], pci=pci)
+                            [*extra, *args], pci=pci, zcopy=zcopy)
         self.env = _child_env(install, env)
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen | None = None
@@ -278,10 +285,12 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
             timeout: float = 60.0, mem_mb: int = DEFAULT_MEM_MB,
             cpumask: str = DEFAULT_CPUMASK,
             cwd: str | os.PathLike | None = None,
-            app_args: bool = True, wrap: Sequence[str] = ()) -> tuple[int, str]:
+            app_args: bool = True, wrap: Sequence[str] = (),
+            zcopy: bool | None = None) -> tuple[int, str]:
     """Runs a one-shot SPDK app (bdevperf, spdk_dd) to completion: (returncode, output).
 
     app_args=False: not an app-framework app (the NVMe perf example); args are all it gets.
+    zcopy: bdevperf's zero-copy on or off (None: the release's default).
     wrap: a command the app runs under (e.g. perf record ... --); LD_PRELOAD then
     applies to the SPDK binary only, not to the wrapper.
 
@@ -292,7 +301,8 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"spdk_py-{app}-", dir="/tmp"))
     try:
-        cmd = _app_cmd(install, app, workdir, mem_mb, cpumask, config, args, framework=app_args)
+        cmd = _app_cmd(install, app, workdir, mem_mb, cpumask, config, args, framework=app_args,
+                       zcopy=zcopy)
         child_env = _child_env(install, env)
         if wrap:
             child_env["SPDK_PY_APP_PRELOAD"] = child_env.pop("LD_PRELOAD", "")
@@ -314,6 +324,26 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
         return proc.returncode, output
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def rpc_py(install: SpdkInstall, socket: str | os.PathLike, *args: Any,
+           plugins: str | None = None, client: Sequence[str] = (),
+           timeout: float = 30.0) -> subprocess.CompletedProcess:
+    """SPDK's own scripts/rpc.py (or another rpc.py command: client) against the
+    target at socket, with spdk_py's rpc.py plugin (and plugins' commands).
+
+    The tree's rpc.py imports the tree's own python package first: a venv's
+    PyPI ``spdk`` is another release's, and SPDK 24.01's rpc.py puts its own
+    package after the installed ones.
+    """
+    paths = [] if client else [str(install.root / "python")]
+    env = dict(os.environ, PYTHONPATH=":".join([*paths, str(ROOT)]))
+    if plugins:
+        env["SPDK_PY_PLUGINS"] = plugins
+    cmd = list(client) or [sys.executable, str(install.rpc_py)]
+    return subprocess.run([*cmd, "-s", str(socket), "--plugin", "spdk_py.tools.rpc_plugin",
+                           *map(str, args)], env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 # ---------------------------------------------------------------------------

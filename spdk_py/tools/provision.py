@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from spdk_py.tools.spdk_install import SpdkInstall, SpdkMissing, check_tree
+
 # A portable x86 target instead of SPDK's default -march=native: the same build
 # runs on this host and in the emulated-NVMe guest, whose CPU (QEMU TCG) lacks
 # some of the host's instructions (RDSEED, SHA, VPCLMULQDQ).
@@ -77,103 +79,19 @@ BUILD_TOOLS = {"make": "build-essential", "gcc": "build-essential",
 # Debian suites searched for ceph source, in order of preference for equal versions.
 SUITES = ("sid", "trixie")
 SOURCE_PACKAGE = "ceph"
-# Where apps and examples land: build/bin (apps), build/examples (perf, hello_bdev),
-# test/bdev/bdevperf (20.07's bdevperf; modern SPDK puts it in build/examples).
-BIN_DIRS = ("build/bin", "build/examples", "test/bdev/bdevperf")
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 LOG_TAIL_LINES = 40
 HEARTBEAT_SECONDS = 30
-
-
-class SpdkMissing(RuntimeError):
-    """No usable SPDK build; the message says what to run."""
 
 
 class SpdkBuildError(RuntimeError):
     """Fetching or building SPDK failed; the message says where the log is."""
 
 
-# ---------------------------------------------------------------------------
-# The installation object the rest of spdk_py uses.
-
-
-@dataclasses.dataclass(frozen=True)
-class SpdkInstall:
-    """A ready ``--with-shared`` SPDK tree."""
-
-    root: Path
-    version: tuple[int, int, int]
-    suffix: str = ""
-    origin: str = ""
-
-    @property
-    def version_string(self) -> str:
-        major, minor, patch = self.version
-        text = f"{major}.{minor:02d}"
-        if patch:
-            text += f".{patch}"
-        return text + self.suffix
-
-    @property
-    def lib_dirs(self) -> list[Path]:
-        # dpdk/build/lib is absent when a user's SPDK was built against an external DPDK.
-        dirs = [self.root / "build/lib", self.root / "dpdk/build/lib"]
-        return [d for d in dirs if d.is_dir()]
-
-    @property
-    def include_dir(self) -> Path:
-        return self.root / "include"
-
-    @property
-    def rpc_py(self) -> Path:
-        return self.root / "scripts/rpc.py"
-
-    def bin(self, name: str) -> Path:
-        """Path of an SPDK app or example (spdk_tgt, nvmf_tgt, spdk_dd, bdevperf, perf)."""
-        for sub in BIN_DIRS:
-            path = self.root / sub / name
-            if path.is_file() and os.access(path, os.X_OK):
-                return path
-        searched = ", ".join(str(self.root / sub) for sub in BIN_DIRS)
-        raise SpdkMissing(f"SPDK binary {name!r} not found in {searched}")
-
-    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """A copy of ``base`` (default os.environ) with the SPDK libs first on LD_LIBRARY_PATH."""
-        env = dict(os.environ if base is None else base)
-        ours = [str(d) for d in self.lib_dirs]
-        rest = [p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p and p not in ours]
-        env["LD_LIBRARY_PATH"] = ":".join(ours + rest)
-        return env
-
-
 def cache_dir() -> Path:
     """``$SPDK_PY_CACHE`` or ``~/.cache/spdk_py``."""
     env = os.environ.get("SPDK_PY_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "spdk_py"
-
-
-def parse_version_h(text: str) -> tuple[tuple[int, int, int], str]:
-    """((major, minor, patch), suffix) from the text of include/spdk/version.h."""
-    numbers = []
-    for field in ("MAJOR", "MINOR", "PATCH"):
-        match = re.search(rf"^#define\s+SPDK_VERSION_{field}\s+(\d+)\s*$", text, re.M)
-        if not match:
-            raise ValueError(f"SPDK_VERSION_{field} not found in version.h")
-        numbers.append(int(match.group(1)))
-    match = re.search(r'^#define\s+SPDK_VERSION_SUFFIX\s+"([^"]*)"', text, re.M)
-    return (numbers[0], numbers[1], numbers[2]), match.group(1) if match else ""
-
-
-def check_tree(root: Path, origin: str = "") -> SpdkInstall:
-    """An SpdkInstall for ``root``, or SpdkMissing saying what is wrong with it."""
-    root = Path(root).expanduser().resolve()
-    version_h = root / "include/spdk/version.h"
-    missing = [p for p in (root / "build/lib/libspdk_bdev.so", version_h) if not p.exists()]
-    if missing:
-        names = ", ".join(str(p) for p in missing)
-        raise SpdkMissing(f"{root} is not a --with-shared SPDK build (missing {names})")
-    version, suffix = parse_version_h(version_h.read_text(errors="replace"))
-    return SpdkInstall(root=root, version=version, suffix=suffix, origin=origin)
 
 
 def locate(build: bool = False) -> SpdkInstall:
@@ -667,7 +585,7 @@ def build_tree(tree: Path, log: Path) -> None:
         _run_logged(["make", "-C", "examples/nvme/perf", f"-j{jobs}"], log, tree, env,
                     "make NVMe perf example")
     install = check_tree(tree)
-    for name in ("spdk_tgt", "bdevperf", "perf"):
+    for name in ("spdk_tgt", "bdevperf", "nvme_perf"):
         install.bin(name)
 
 

@@ -37,8 +37,8 @@ ASAN_QUARANTINE_MB = 64
 
 
 def build_dir(install):
-    key = hashlib.sha256(("%s|%s|%s|%s" % (install.root, python_path(), sys.executable,
-                                           SANITIZE)).encode())
+    key = hashlib.sha256(("%s|%s|%s|%s|%s" % (install.root, install.arch, python_path(),
+                                              sys.executable, SANITIZE)).encode())
     return ROOT / "build" / ("shim-" + key.hexdigest()[:12])
 
 
@@ -69,7 +69,7 @@ def build(install=None, quiet=False):
     steps = []
     if not (out / "build.ninja").exists():
         steps.append(meson + ["setup", str(out), str(ROOT), "-Dspdk_dir=%s" % install.root,
-                              "-Dpython_path=%s" % python_path()]
+                              "-Dpython_path=%s" % python_path(), "-Dmarch=%s" % install.arch]
                      + (["-Db_sanitize=" + SANITIZE, "-Db_lundef=false"] if SANITIZE else []))
     steps.append(meson + ["compile", "-C", str(out)])
     for cmd in steps:

@@ -1,13 +1,10 @@
 """The example modules in examples/, each in a real SPDK process."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from spdk_py.tools import shim
-from spdk_py.tools.process import RpcError, parse_bdevperf, run_app
+from spdk_py.tools.process import RpcError, parse_bdevperf, rpc_py, run_app
 from spdk_py._runtime.plugins import DEFAULT
 from tests.integration.test_hybrid import iostat, perform_tests_in_background
 
@@ -25,7 +22,7 @@ def stack(method, **extra):
 
 def run(spdk_app, py_env, config, *args, rpcs=()):
     perf = spdk_app("bdevperf", env=py_env(EXAMPLES), config=config,
-                    args=["-z", "-f", "-x", "-q", 16, "-o", 4096, "-t", 2, *args])
+                    args=["-z", "-f", "-q", 16, "-o", 4096, "-t", 2, *args], zcopy=False)
     for method, params in rpcs:
         perf.rpc(method, **params)
     thread, outcome = perform_tests_in_background(perf, 2)
@@ -141,17 +138,15 @@ def test_xor_refuses_bad_keys_and_hybrid(spdk_app, py_env):
 
 def test_example_rpcs_through_rpc_py_plugin(spdk_install, spdk_app, py_env):
     target = spdk_app("spdk_tgt", env=py_env(EXAMPLES))
-    env = dict(os.environ, PYTHONPATH=str(shim.ROOT), SPDK_PY_PLUGINS=EXAMPLES)
-    base = [sys.executable, str(spdk_install.rpc_py), "-s", str(target.rpc_socket),
-            "--plugin", "spdk_py.tools.rpc_plugin"]
+
+    def run(*args):
+        return rpc_py(spdk_install, target.rpc_socket, *args, plugins=EXAMPLES)
+
     target.rpc("bdev_malloc_create", name="Malloc0", num_blocks=2048, block_size=512)
-    created = subprocess.run(base + ["bdev_error_injector_create", "--base-bdev-name", "Malloc0",
-                                     "--name", "Ex0"], env=env, capture_output=True, text=True)
+    created = run("bdev_error_injector_create", "--base-bdev-name", "Malloc0", "--name", "Ex0")
     assert created.returncode == 0, created.stderr
-    set_rule = subprocess.run(base + ["bdev_error_injector_set", "--name", "Ex0", "--io-type",
-                                      "write", "--share", "1"], env=env, capture_output=True,
-                              text=True)
+    set_rule = run("bdev_error_injector_set", "--name", "Ex0", "--io-type", "write",
+                   "--share", "1")
     assert set_rule.returncode == 0, set_rule.stderr
-    bad = subprocess.run(base + ["bdev_error_injector_set", "--name", "Ex0", "--io-type",
-                                 "trim", "--share", "1"], env=env, capture_output=True, text=True)
+    bad = run("bdev_error_injector_set", "--name", "Ex0", "--io-type", "trim", "--share", "1")
     assert bad.returncode != 0 and "io_type must be read or write" in bad.stdout + bad.stderr

@@ -37,7 +37,7 @@ def test_bdevperf_initiator_verify(spdk_install, nvmf_tgt, mode):
 
 
 def run_perf(spdk_install, port, nqn, seconds=3, extra=()):
-    rc, out = run_app(spdk_install, "perf",
+    rc, out = run_app(spdk_install, "nvme_perf",
                       None, ["-q", 32, "-o", 4096, "-w", "randrw", "-M", 50, "-t", seconds,
                              "-c", "0x2", "-s", 512, "-r", nvmf.perf_transport_id(port, nqn),
                              *extra], timeout=90, app_args=False)

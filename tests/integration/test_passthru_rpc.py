@@ -2,13 +2,11 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-from spdk_py.tools import shim
-from spdk_py.tools.process import RpcError
+from spdk_py.tools.process import RpcError, rpc_py
 
 ENODEV, EEXIST = 19, 17
 INVALID_PARAMS = -32602
@@ -129,24 +127,15 @@ def test_hot_remove_of_base_removes_vbdev_and_base_return_recreates_it(py_tgt):
     assert bdev_names(py_tgt) == ["Malloc0", "PT0"]
 
 
-def rpc_py(spdk_install, target, *args, client=None):
-    """SPDK's own scripts/rpc.py (or another rpc.py: client) with the project's plugin."""
-    env = dict(os.environ, PYTHONPATH=str(shim.ROOT))
-    cmd = client or [sys.executable, str(spdk_install.rpc_py)]
-    return subprocess.run([*cmd, "-s", str(target.rpc_socket),
-                           "--plugin", "spdk_py.tools.rpc_plugin", *args],
-                          env=env, capture_output=True, text=True, timeout=30)
-
-
-# SPDK 20.07's scripts/rpc.py, and the modern one the PyPI spdk package installs.
-RPC_CLIENTS = {"spdk-scripts-rpc.py": None,
+# The SPDK tree's own scripts/rpc.py, and the modern one the PyPI spdk package installs.
+RPC_CLIENTS = {"spdk-scripts-rpc.py": (),
                "pypi-spdk-rpc": [os.path.join(os.path.dirname(sys.executable), "spdk-rpc")]}
 
 
 @pytest.mark.parametrize("client", RPC_CLIENTS)
 def test_rpc_py_plugin(spdk_install, py_tgt, client):
     def run(*args):
-        return rpc_py(spdk_install, py_tgt, *args, client=RPC_CLIENTS[client])
+        return rpc_py(spdk_install, py_tgt.rpc_socket, *args, client=RPC_CLIENTS[client])
 
     malloc(py_tgt, "Malloc0")
     help_text = run("bdev_python_passthru_create", "-h")
@@ -171,7 +160,7 @@ def test_save_config_then_restart_recreates(spdk_install, spdk_app, py_env, tmp_
     first = spdk_app("spdk_tgt", env=py_env())
     malloc(first, "Malloc0")
     first.rpc("construct_ext_passthru_bdev", base_bdev_name="Malloc0", name="PT0")
-    saved = rpc_py(spdk_install, first, "save_config")
+    saved = rpc_py(spdk_install, first.rpc_socket, "save_config")
     assert saved.returncode == 0, saved.stderr
     config = json.loads(saved.stdout)
     bdev_methods = [e["method"] for s in config["subsystems"] if s["subsystem"] == "bdev"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from spdk_py.tools import hugepages, provision
+from spdk_py.tools import hugepages, provision, spdk_install
 from spdk_py.tools.process import parse_bdevperf, parse_client_error
 
 # `apt-cache showsrc ceph` on this project's machines (sid + trixie deb-src), trimmed.
@@ -98,18 +98,18 @@ VERSION_H = """\
 
 
 def test_version_h():
-    assert provision.parse_version_h(VERSION_H) == ((20, 7, 0), "")
+    assert spdk_install.parse_version_h(VERSION_H) == ((20, 7, 0), "")
     pre = VERSION_H.replace('\t""', '\t"-pre"').replace("MINOR\t7", "MINOR\t10")
-    assert provision.parse_version_h(pre) == ((20, 10, 0), "-pre")
+    assert spdk_install.parse_version_h(pre) == ((20, 10, 0), "-pre")
     with pytest.raises(ValueError):
-        provision.parse_version_h("#define SPDK_VERSION_MAJOR 20\n")
+        spdk_install.parse_version_h("#define SPDK_VERSION_MAJOR 20\n")
 
 
 def test_version_string():
     root = Path("/nonexistent")
-    assert provision.SpdkInstall(root, (20, 7, 0)).version_string == "20.07"
-    assert provision.SpdkInstall(root, (20, 7, 1)).version_string == "20.07.1"
-    assert provision.SpdkInstall(root, (24, 9, 0), "-pre").version_string == "24.09-pre"
+    assert spdk_install.SpdkInstall(root, (20, 7, 0)).version_string == "20.07"
+    assert spdk_install.SpdkInstall(root, (20, 7, 1)).version_string == "20.07.1"
+    assert spdk_install.SpdkInstall(root, (24, 9, 0), "-pre").version_string == "24.09-pre"
 
 
 DEBIAN_SOURCES = """\
