@@ -291,18 +291,22 @@ spdk_py_base_write(struct spdk_bdev_io *bdev_io)
 			      bdev_io, shim_base_io_done, bdev_io));
 }
 
-/* COMPARE the I/O's buffers with the base's blocks: a mismatch completes as
- * MISCOMPARE.
+/* COMPARE the I/O's buffers with the base's blocks: a mismatch completes with
+ * the base's status (SPDK_PY_FORWARDS_COMPARE).
  */
 int
 spdk_py_base_compare(struct spdk_bdev_io *bdev_io)
 {
+#if SPDK_PY_FORWARDS_COMPARE
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
 
 	return shim_forwarded(bdev_io, spdk_bdev_comparev_blocks(node->base_desc,
 			      shim_io_base_ch(bdev_io), bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
 			      bdev_io->u.bdev.offset_blocks, bdev_io->u.bdev.num_blocks,
 			      shim_base_io_done, bdev_io));
+#else
+	return -ENOTSUP;
+#endif
 }
 
 /* COPY between two ranges of the base. */
@@ -513,9 +517,11 @@ shim_forward(struct spdk_bdev_io *bdev_io)
 	case SPDK_BDEV_IO_TYPE_ABORT:
 		rc = spdk_py_base_abort(bdev_io);
 		break;
+#if SPDK_PY_FORWARDS_COMPARE
 	case SPDK_BDEV_IO_TYPE_COMPARE:
 		rc = spdk_py_base_compare(bdev_io);
 		break;
+#endif
 #if SPDK_PY_HAVE_COPY
 	case SPDK_BDEV_IO_TYPE_COPY:
 		rc = spdk_py_base_copy(bdev_io);

@@ -87,12 +87,17 @@ spdk_py_ext_io_opts(struct spdk_bdev_io *bdev_io, struct spdk_bdev_ext_io_opts *
 /* 24.05 added spdk_bdev_io_complete_base_io_status(): the upper I/O takes the
  * base's own status, an NVMe error's codes included. Before it, the status
  * alone (a hook's own status, or MISCOMPARE and ABORTED, are kept either way).
+ * COMPARE is forwarded only with it: an NVMe base's Compare Failure is an NVMe
+ * error, which would reach the host as a plain failure. Before 24.05 the bdev
+ * layer compares instead, reading through the vbdev, and its miscompare is exact.
  */
 #if SPDK_PY_SPDK_AT_LEAST(24, 5)
 #define SPDK_PY_COMPLETE_AS_BASE(io, base_io, status) \
 	spdk_bdev_io_complete_base_io_status((io), (base_io))
+#define SPDK_PY_FORWARDS_COMPARE 1
 #else
 #define SPDK_PY_COMPLETE_AS_BASE(io, base_io, status) spdk_bdev_io_complete((io), (status))
+#define SPDK_PY_FORWARDS_COMPARE 0
 #endif
 
 /* Properties a stacked bdev takes from its base beyond 20.07's: the DIF

@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 
-from spdk_py import bdev, jsonrpc, log
+from spdk_py import jsonrpc, log
 from spdk_py.bdev import BdevEvent, IoType
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
@@ -25,9 +25,9 @@ INFO_KEY = "python_passthru"
 UUID_NAMESPACE = uuid.UUID("6c1a403d-60a3-4a4f-aa21-2541c7b17ed0")
 
 
-def derived_uuid(base_uuid):
-    """spdk_uuid_generate_sha1(ns, base UUID's 16 bytes), as text."""
-    digest = hashlib.sha1(UUID_NAMESPACE.bytes + uuid.UUID(base_uuid).bytes).digest()
+def derived_uuid(base_uuid, namespace=UUID_NAMESPACE):
+    """spdk_uuid_generate_sha1(namespace, the base UUID's 16 bytes), as text."""
+    digest = hashlib.sha1(namespace.bytes + uuid.UUID(base_uuid).bytes).digest()
     return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
@@ -107,9 +107,11 @@ class PassthruVbdev(Vbdev):
             IoType.RESET: lib.spdk_py_base_reset,
             IoType.ZCOPY: lib.spdk_py_base_zcopy,
             IoType.ABORT: lib.spdk_py_base_abort,
-            IoType.COMPARE: lib.spdk_py_base_compare,
         }
-        if bdev.has_io_type(lib, IoType.COPY):  # SPDK 23.01 and later
+        # Where the SPDK has them (see plugin_shim/spdk_compat.h).
+        if lib.SPDK_PY_FORWARDS_COMPARE:
+            self._forward[IoType.COMPARE] = lib.spdk_py_base_compare
+        if lib.SPDK_PY_HAVE_COPY:
             self._forward[IoType.COPY] = lib.spdk_py_base_copy
         # The same, indexed by type, for the batch loop.
         self._forward_by_type = [self._forward.get(t) for t in range(max(self._forward) + 1)]

@@ -37,6 +37,7 @@ CDEFS = [
 # Headers the generated C file includes, so that API mode checks every declaration.
 INCLUDES = """
 #include "spdk_py_shim.h"
+#include "spdk_compat.h"
 #include "spdk/env.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
