@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, idempotent: a second run does no work.
 #   SPDK (fetched and built into a cache keyed by its source hash, or $SPDK_DIR),
-#   hugepages, the project venv (.venv) and the plugin shim.
+#   hugepages, the emulated-NVMe guest (QEMU, a Debian kernel, its initramfs),
+#   the project venv (.venv) and the plugin shim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ say "SPDK"
 
 say "hugepages"
 "$PYTHON" -m spdk_py hugepages setup
+
+say "emulated-NVMe guest"
+"$PYTHON" -m spdk_py guest setup
 
 say "venv (.venv)"
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)

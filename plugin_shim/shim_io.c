@@ -220,16 +220,35 @@ shim_base_io_done(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 	spdk_bdev_free_io(bdev_io);
 }
 
+/* The base's zero-copy buffer is the upper I/O's until the end phase: the
+ * base I/O is kept, not freed, and the end commits (or drops) that buffer.
+ * The reference (and SPDK's own passthru) freed it here and started a new
+ * zcopy for the end: a write was never committed to a base whose zero-copy
+ * is the bdev layer's emulation (NVMe), and the buffer went back to the pool
+ * while the caller filled it.
+ */
 static void
-shim_base_zcopy_done(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
+shim_base_zcopy_started(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
 	struct spdk_bdev_io *orig_io = cb_arg;
 
-	/* A failed zcopy may have no buffer; the reference does not look. */
 	if (success) {
+		shim_io_ctx(orig_io)->zcopy_base = bdev_io;
 		spdk_bdev_io_set_buf(orig_io, bdev_io->u.bdev.iovs[0].iov_base,
 				     bdev_io->u.bdev.iovs[0].iov_len);
 	}
+	shim_complete_orig(orig_io, bdev_io, success);
+	if (!success) {
+		spdk_bdev_free_io(bdev_io);
+	}
+}
+
+static void
+shim_base_zcopy_ended(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
+{
+	struct spdk_bdev_io *orig_io = cb_arg;
+
+	shim_io_ctx(orig_io)->zcopy_base = NULL;
 	shim_complete_orig(orig_io, bdev_io, success);
 	spdk_bdev_free_io(bdev_io);
 }
@@ -388,13 +407,23 @@ spdk_py_base_reset(struct spdk_bdev_io *bdev_io)
 			      shim_base_io_done, bdev_io));
 }
 
+/* ZCOPY: the start phase starts one on the base; the end phase ends that one. */
 int
 spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io)
 {
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
+	struct spdk_bdev_io *base_io = shim_io_ctx(bdev_io)->zcopy_base;
 
-	return shim_forwarded(bdev_io, SPDK_PY_ZCOPY_START(node->base_desc,
-			      shim_io_base_ch(bdev_io), bdev_io, shim_base_zcopy_done, bdev_io));
+	if (bdev_io->u.bdev.zcopy.start) {
+		return shim_forwarded(bdev_io, SPDK_PY_ZCOPY_START(node->base_desc,
+				      shim_io_base_ch(bdev_io), bdev_io, shim_base_zcopy_started,
+				      bdev_io));
+	}
+	if (base_io == NULL) {
+		return -EINVAL;	/* an end with no start */
+	}
+	return shim_forwarded(bdev_io, spdk_bdev_zcopy_end(base_io, bdev_io->u.bdev.zcopy.commit,
+			      shim_base_zcopy_ended, bdev_io));
 }
 
 int

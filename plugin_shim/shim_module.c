@@ -10,6 +10,9 @@
 #ifndef SPDK_PY_DEFAULT_PATH
 #define SPDK_PY_DEFAULT_PATH ""
 #endif
+#ifndef SPDK_PY_PYTHON_HOME
+#define SPDK_PY_PYTHON_HOME ""
+#endif
 
 static int shim_module_init(void);
 static void shim_module_fini(void);
@@ -29,7 +32,9 @@ SPDK_BDEV_MODULE_REGISTER(spdk_py, &g_spdk_py_module)
 
 /* The embedded interpreter ignores venvs and the current directory: its import
  * path must be set before it starts. SPDK_PY_PATH (set by the launcher) wins
- * over the path baked in at build time.
+ * over the path baked in at build time. Its home is the Python the shim was
+ * built with: left to itself, it looks for its standard library beside the
+ * first python3 on PATH, which may be another Python's.
  */
 static void
 shim_set_python_path(void)
@@ -40,6 +45,9 @@ shim_set_python_path(void)
 		path = SPDK_PY_DEFAULT_PATH;
 	}
 	setenv("PYTHONPATH", path, 1);
+	if (SPDK_PY_PYTHON_HOME[0] != '\0') {
+		setenv("PYTHONHOME", SPDK_PY_PYTHON_HOME, 1);
+	}
 	/* Nothing from the user's site dir or .pyc litter in the project tree. */
 	setenv("PYTHONNOUSERSITE", "1", 1);
 	setenv("PYTHONDONTWRITEBYTECODE", "1", 1);

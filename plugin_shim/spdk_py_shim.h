@@ -121,6 +121,7 @@ struct spdk_py_io {
 	int				status;	/* completion status, while queued for Python */
 	struct spdk_py_channel		*py_ch;	/* our channel's context */
 	void				*bounce; /* a data buffer of ours, freed on completion */
+	struct spdk_bdev_io		*zcopy_base; /* the base's zcopy I/O, start to end */
 	struct spdk_bdev_io_wait_entry	bdev_io_wait;
 	TAILQ_ENTRY(spdk_py_io)		link;	/* in a channel's queue */
 };

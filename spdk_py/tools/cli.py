@@ -6,15 +6,19 @@
     spdk-py run [--app A] [--plugins M] [--] <SPDK arguments>
                                          an SPDK app with the Python bdev modules loaded
     spdk-py demo                         the main job (what ci/demo.sh runs)
+    spdk-py guest setup|run [--] <cmd>   the emulated-NVMe QEMU guest: its parts; a shell
+                                         command in it, on this machine's own root
 
 Standard library only: `spdk build` and `hugepages setup` run with the system
 python3, before the venv (and any dependency) exists.
 """
 
 import argparse
+import shlex
 import sys
+import tempfile
 
-from spdk_py.tools import demo, hugepages, launch, provision, shim
+from spdk_py.tools import demo, guest, guest_image, hugepages, launch, provision, shim
 
 
 def _run(args):
@@ -22,10 +26,23 @@ def _run(args):
     return launch.run(args.app, args.plugins, rest)
 
 
+def _guest(args):
+    image = guest_image.prepare()
+    if args.action == "setup":
+        print(image.root)
+        return 0
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    install = provision.locate()
+    env = guest.guest_env(install, shim.build(install, quiet=True), image)
+    workdir = tempfile.mkdtemp(prefix="spdk_py-guest-", dir="/tmp")
+    script = guest.shell_env(env) + "cd %s\n%s\n" % (shim.ROOT, shlex.join(command) or "true")
+    return guest.Guest(image, workdir).run(script, timeout=3600, echo=True)
+
+
 def parser():
     top = argparse.ArgumentParser(prog="spdk-py", description=__doc__.splitlines()[0],
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
-                                  epilog="\n".join(__doc__.splitlines()[2:9]))
+                                  epilog="\n".join(__doc__.splitlines()[2:11]))
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("spdk", help="find or build SPDK")
@@ -58,6 +75,15 @@ def parser():
 
     p = sub.add_parser("demo", help="the demo: spdk_tgt, the Python passthru, NVMe/TCP, bdevperf")
     p.set_defaults(func=lambda args: demo.main())
+
+    p = sub.add_parser("guest", help="the emulated-NVMe guest (QEMU)",
+                       epilog="run: the command runs in the guest as root, in the host's own "
+                              "root (read-only; /tmp is the guest's), with the environment the "
+                              "tests get: SPDK_DIR, SPDK_PY_SHIM, ... The NVMe controller is "
+                              "unbound: tests/integration/guest/conftest.py's bind() binds it.")
+    p.add_argument("action", choices=("setup", "run"))
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_guest)
     return top
 
 

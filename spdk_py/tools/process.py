@@ -286,11 +286,12 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
             cpumask: str = DEFAULT_CPUMASK,
             cwd: str | os.PathLike | None = None,
             app_args: bool = True, wrap: Sequence[str] = (),
-            zcopy: bool | None = None) -> tuple[int, str]:
+            zcopy: bool | None = None, pci: bool = False) -> tuple[int, str]:
     """Runs a one-shot SPDK app (bdevperf, spdk_dd) to completion: (returncode, output).
 
     app_args=False: not an app-framework app (the NVMe perf example); args are all it gets.
     zcopy: bdevperf's zero-copy on or off (None: the release's default).
+    pci: let the app see PCI devices (no -u), for a real NVMe controller.
     wrap: a command the app runs under (e.g. perf record ... --); LD_PRELOAD then
     applies to the SPDK binary only, not to the wrapper.
 
@@ -302,7 +303,7 @@ def run_app(install: SpdkInstall, app: str, config: Mapping | None = None,
     workdir = Path(tempfile.mkdtemp(prefix=f"spdk_py-{app}-", dir="/tmp"))
     try:
         cmd = _app_cmd(install, app, workdir, mem_mb, cpumask, config, args, framework=app_args,
-                       zcopy=zcopy)
+                       zcopy=zcopy, pci=pci)
         child_env = _child_env(install, env)
         if wrap:
             child_env["SPDK_PY_APP_PRELOAD"] = child_env.pop("LD_PRELOAD", "")

@@ -27,9 +27,7 @@ CLI::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -44,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from spdk_py.tools import debian
+from spdk_py.tools.progress import locked, say, step
 from spdk_py.tools.spdk_install import SpdkInstall, SpdkMissing, check_tree
 
 # A portable x86 target instead of SPDK's default -march=native: the same build
@@ -350,32 +350,6 @@ PATCHES = (
 # Fetching and building.
 
 
-def _say(message: str) -> None:
-    print(f"[spdk_py] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _step(what: str) -> Iterator[None]:
-    # One line when a long step starts and one with its elapsed time when it ends.
-    start = time.monotonic()
-    _say(f"{what} ...")
-    yield
-    _say(f"{what}: done in {time.monotonic() - start:.1f} s")
-
-
-@contextlib.contextmanager
-def _locked(cache: Path) -> Iterator[None]:
-    # Serialises builds sharing one cache (two shells, CI jobs); the fast path needs no lock.
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say(f"waiting for another spdk_py build to finish (lock {cache / '.lock'})")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -386,7 +360,7 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 def _run_logged(cmd: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None,
                 what: str = "") -> None:
     # Runs cmd with output appended to log, printing a heartbeat while it runs.
-    with _step(what or " ".join(cmd)), open(log, "a") as out:
+    with step(what or " ".join(cmd)), open(log, "a") as out:
         out.write(f"\n### {time.strftime('%F %T')} {shlex.join(cmd)} (in {cwd})\n")
         out.flush()
         start = time.monotonic()
@@ -400,7 +374,7 @@ def _run_logged(cmd: list[str], log: Path, cwd: Path, env: dict[str, str] | None
                     break
                 except subprocess.TimeoutExpired:
                     last = _tail(log, 1).strip()[:100]
-                    _say(f"  ... {time.monotonic() - start:.0f} s: {last}")
+                    say(f"  ... {time.monotonic() - start:.0f} s: {last}")
         except BaseException:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
@@ -414,34 +388,12 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _missing_packages() -> list[str]:
-    missing = []
-    for pkg in BUILD_DEPS:
-        res = subprocess.run(["dpkg", "-s", pkg], capture_output=True, text=True)
-        if res.returncode != 0 or "Status: install ok installed" not in res.stdout:
-            missing.append(pkg)
-    for tool, pkg in BUILD_TOOLS.items():
-        if shutil.which(tool, path="/usr/bin:/bin") is None and pkg not in missing:
-            missing.append(pkg)
-    return missing
-
-
 def ensure_build_deps() -> None:
-    """apt-get install the build dependencies dpkg says are missing (root only)."""
-    missing = _missing_packages()
-    if not missing:
-        return
-    install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
-    if not _is_root():
-        raise SpdkBuildError("SPDK build dependencies are missing. Run as root:\n"
-                             f"  apt-get update && {shlex.join(install)}")
-    with _step(f"installing build dependencies: {' '.join(missing)}"):
-        for cmd in (["apt-get", "update"], install):
-            res = subprocess.run(cmd, capture_output=True, text=True,
-                                 env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-            if res.returncode != 0:
-                raise SpdkBuildError(f"{shlex.join(cmd)} failed (exit {res.returncode}):\n"
-                                     + "\n".join((res.stdout + res.stderr).splitlines()[-20:]))
+    """apt-get install the build dependencies that are missing (root only)."""
+    try:
+        debian.ensure(BUILD_DEPS, BUILD_TOOLS, why="building SPDK")
+    except debian.PackagesMissing as exc:
+        raise SpdkBuildError(str(exc)) from None
 
 
 def _apt_options(cache: Path) -> list[str]:
@@ -471,7 +423,7 @@ def _apt_update(cache: Path) -> None:
     (apt / "lists/partial").mkdir(parents=True, exist_ok=True)
     (apt / "sources.list").write_text(apt_source_lines(machine_archive_uri()))
     cmd = ["apt-get", "-q", *_apt_options(cache), "update"]
-    with _step(f"apt-get update (deb-src {', '.join(SUITES)}; private state in {apt})"):
+    with step(f"apt-get update (deb-src {', '.join(SUITES)}; private state in {apt})"):
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise SpdkBuildError(f"{shlex.join(cmd)} failed (exit {res.returncode}):\n"
@@ -508,12 +460,12 @@ def fetch_tarball(cache: Path, src: SourceVersion) -> Path:
     path = downloads / src.tarball
     if path.exists():
         if _verified(path, src):
-            _say(f"using {path} (sha256 verified)")
+            say(f"using {path} (sha256 verified)")
             return path
         path.unlink()  # partial or corrupt: apt would try to resume it
     cmd = ["apt-get", "-q", *_apt_options(cache), "source", "--download-only",
            f"{src.package}={src.version}"]
-    with _step(f"downloading {src.tarball} ({src.size / 1e6:.0f} MB)"):
+    with step(f"downloading {src.tarball} ({src.size / 1e6:.0f} MB)"):
         # The .dsc may 404 and make apt exit non-zero although the tarball arrived:
         # what counts is the tarball and its checksum, not apt's exit code.
         res = subprocess.run(cmd, cwd=downloads, capture_output=True, text=True)
@@ -524,7 +476,7 @@ def fetch_tarball(cache: Path, src: SourceVersion) -> Path:
         path.unlink()
         raise SpdkBuildError(f"{src.tarball}: size or sha256 differs from apt-cache showsrc "
                              f"(expected {src.sha256}, {src.size} bytes); removed it.")
-    _say(f"{path}: sha256 verified")
+    say(f"{path}: sha256 verified")
     return path
 
 
@@ -545,7 +497,7 @@ def _extract(tarball: Path, key_dir: Path) -> Path:
         if stale.exists():
             shutil.rmtree(stale)
     scratch.mkdir(parents=True)
-    with _step(f"extracting src/spdk from {tarball.name}"):
+    with step(f"extracting src/spdk from {tarball.name}"):
         cmd = ["tar", "-xJf", str(tarball), "-C", str(scratch), "--wildcards", "*/src/spdk/*"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         found = list(scratch.glob("*/src/spdk"))
@@ -568,7 +520,7 @@ def apply_patches(tree: Path) -> list[str]:
         if new is not None:
             path.write_text(new)
             applied.append(f"{rel}: {what}")
-            _say(f"patched {rel}: {what}")
+            say(f"patched {rel}: {what}")
     return applied
 
 
@@ -576,7 +528,7 @@ def build_tree(tree: Path, log: Path) -> None:
     """configure + make + bdevperf + NVMe perf in an extracted SPDK tree."""
     env = _build_env()
     jobs = str(len(os.sched_getaffinity(0)))
-    _say(f"build log: {log}")
+    say(f"build log: {log}")
     _run_logged(["./configure", *CONFIGURE_ARGS], log, tree, env, "configure")
     _run_logged(["make", f"-j{jobs}"], log, tree, env, f"make -j{jobs}")
     _run_logged(["make", "-C", "test/bdev/bdevperf", f"-j{jobs}"], log, tree, env,
@@ -591,7 +543,7 @@ def build_tree(tree: Path, log: Path) -> None:
 
 def build_cached(cache: Path) -> SpdkInstall:
     """Fetches the newest ceph source and builds its SPDK into the cache (locked)."""
-    with _locked(cache):
+    with locked(cache):
         found = finished_builds(cache)  # another process may have finished meanwhile
         if found:
             return found[0]
@@ -599,7 +551,7 @@ def build_cached(cache: Path) -> SpdkInstall:
         ensure_build_deps()
         _apt_update(cache)
         versions = _showsrc(cache)
-        _say("ceph source versions: " + ", ".join(v.version for v in versions))
+        say("ceph source versions: " + ", ".join(v.version for v in versions))
         errors = []
         for src in versions:  # newest first; fall back to older ones if a fetch fails
             try:
@@ -607,7 +559,7 @@ def build_cached(cache: Path) -> SpdkInstall:
                 break
             except SpdkBuildError as exc:
                 errors.append(str(exc))
-                _say(f"ceph {src.version}: {str(exc).splitlines()[0]}")
+                say(f"ceph {src.version}: {str(exc).splitlines()[0]}")
         else:
             raise SpdkBuildError("Could not fetch any ceph source:\n" + "\n".join(errors))
         key_dir = cache / f"spdk-{src.sha256[:16]}"
@@ -626,7 +578,7 @@ def build_cached(cache: Path) -> SpdkInstall:
             "built": time.strftime("%FT%T%z"),
         }
         (key_dir / ".built").write_text(json.dumps(stamp, indent=2) + "\n")
-        _say(f"SPDK built in {time.monotonic() - start:.0f} s")
+        say(f"SPDK built in {time.monotonic() - start:.0f} s")
         return check_tree(tree, origin=f"Debian {src.package} {src.version} source")
 
 

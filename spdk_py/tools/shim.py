@@ -61,7 +61,14 @@ def _tool_env():
 
 
 def build(install=None, quiet=False):
-    """Configure (once) and compile the shim; return the library's path."""
+    """Configure (once) and compile the shim; return the library's path.
+
+    SPDK_PY_SHIM names a shim built already: the emulated-NVMe guest runs the
+    host's build read-only and cannot (and need not) build it again.
+    """
+    prebuilt = os.environ.get("SPDK_PY_SHIM")
+    if prebuilt:
+        return pathlib.Path(prebuilt)
     install = install or provision.locate()
     out = build_dir(install)
     env = _tool_env()

@@ -122,6 +122,10 @@ class SpdkInstall:
             return ["-Z"] if enabled else []
         return [] if enabled else ["-x"]
 
+    def pci_allow_args(self, address: str) -> list[str]:
+        """Only this PCI device for the process (21.01 renamed the flag)."""
+        return ["--pci-allowed" if self.at_least(21, 1) else "--pci-whitelist", address]
+
     def harness_args(self) -> list[str]:
         """What the tools add to every app-framework process they start.
         23.01 and later lock each process's cores (a second process on a core

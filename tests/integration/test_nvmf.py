@@ -1,6 +1,5 @@
 """The Python vbdev as an NVMe-oF/TCP namespace, with real SPDK initiators on loopback."""
 
-import os
 import re
 import time
 
@@ -89,29 +88,3 @@ def test_removal_under_load(spdk_app, nvmf_tgt, mode, remove):
     assert perf.stop() == 0
     rc, out = run_perf(perf.install, port, nqn, seconds=1)
     assert rc == 0 and perf_total_iops(out) > 100, out
-
-
-def spdk_bound_nvme_devices():
-    """PCI addresses of NVMe controllers bound to a userspace driver SPDK can use."""
-    found = []
-    for driver in ("vfio-pci", "uio_pci_generic"):
-        path = "/sys/bus/pci/drivers/%s" % driver
-        if not os.path.isdir(path):
-            continue
-        for addr in os.listdir(path):
-            class_file = os.path.join(path, addr, "class")
-            if os.path.exists(class_file) and open(class_file).read().startswith("0x010802"):
-                found.append(addr)
-    return found
-
-
-@pytest.mark.skipif(not spdk_bound_nvme_devices(),
-                    reason="no PCIe NVMe device bound to SPDK (see README: real NVMe)")
-def test_real_nvme(spdk_app, py_env):
-    addr = spdk_bound_nvme_devices()[0]
-    # Unlike every other test, this one must see PCI devices: no -u.
-    target = spdk_app("spdk_tgt", env=py_env(), mem_mb=1024, pci=True)
-    target.rpc("bdev_nvme_attach_controller", name="Nvme0", trtype="pcie", traddr=addr)
-    target.rpc("bdev_python_passthru_create", base_bdev_name="Nvme0n1", name="PT0",
-               mode="hybrid")
-    assert target.rpc("bdev_get_bdevs", name="PT0")[0]["num_blocks"] > 0
