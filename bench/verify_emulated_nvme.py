@@ -94,14 +94,12 @@ def main():
     install = provision.locate()
     image = guest_image.prepare()
     workdir = pathlib.Path("/tmp/spdk_py-verify-%d" % os.getpid())
-    vm = guest.Guest(image, workdir)
-    env = guest.guest_env(install, shim.build(install, quiet=True), image)
+    vm = guest.for_tools(image, workdir, install, shim.build(install, quiet=True))
     out = guest_image.OUT_DIR
-    script = (guest.shell_env(env) + "cd %s\n%s %s --in-guest --runs %d --qd %d --seconds %d "
-              "> %s/rows.jsonl 2> %s/survey.log\n"
-              % (ROOT, sys.executable, pathlib.Path(__file__).resolve(), args.runs, args.qd,
-                 args.seconds, out, out))
-    status = vm.run(script, timeout=3600)
+    status = vm.run(vm.script("%s %s --in-guest --runs %d --qd %d --seconds %d > %s/rows.jsonl "
+                              "2> %s/survey.log" % (sys.executable, pathlib.Path(__file__).resolve(),
+                                                    args.runs, args.qd, args.seconds, out, out)),
+                    timeout=3600)
     rows = [json.loads(line) for line in (vm.out / "rows.jsonl").read_text().splitlines()
             if line.startswith("{")]
     if status != 0:

@@ -17,6 +17,7 @@ import argparse
 import shlex
 import sys
 import tempfile
+from pathlib import Path
 
 from spdk_py.tools import demo, guest, guest_image, hugepages, launch, provision, shim
 
@@ -33,10 +34,9 @@ def _guest(args):
         return 0
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     install = provision.locate()
-    env = guest.guest_env(install, shim.build(install, quiet=True), image)
-    workdir = tempfile.mkdtemp(prefix="spdk_py-guest-", dir="/tmp")
-    script = guest.shell_env(env) + "cd %s\n%s\n" % (shim.ROOT, shlex.join(command) or "true")
-    return guest.Guest(image, workdir).run(script, timeout=3600, echo=True)
+    workdir = Path(tempfile.mkdtemp(prefix="spdk_py-guest-", dir="/tmp"))
+    vm = guest.for_tools(image, workdir, install, shim.build(install, quiet=True))
+    return vm.run(vm.script(shlex.join(command) or "true"), timeout=3600, echo=True)
 
 
 def parser():

@@ -25,7 +25,10 @@ import threading
 import time
 from pathlib import Path
 
-from spdk_py.tools.guest_image import HOST_TAG, OUT_DIR, OUT_TAG, GuestImage
+from spdk_py.tools.guest_image import HOST_TAG, OUT_DIR, OUT_TAG, TMPFS_DIRS, GuestImage
+
+# The project's root (spdk_py/tools/guest.py is two levels down).
+ROOT = Path(__file__).resolve().parents[2]
 
 QEMU = "qemu-system-x86_64"
 MEMORY_MB = 3072
@@ -87,8 +90,13 @@ class Qmp:
 
 class Guest:
     def __init__(self, image: GuestImage, workdir: Path, memory_mb: int = MEMORY_MB,
-                 cpus: int = CPUS):
+                 cpus: int = CPUS, shared: tuple = ()):
+        """shared: host paths the guest must see (the project, SPDK): those
+        under a directory the guest covers with tmpfs get a share of their own."""
         self.image = image
+        self.hidden = sorted({str(Path(p).resolve()) for p in shared
+                              if any(str(Path(p).resolve()).startswith(d + "/")
+                                     for d in TMPFS_DIRS)})
         self.workdir = Path(workdir)
         self.out = self.workdir / "out"
         self.out.mkdir(parents=True, exist_ok=True)
@@ -96,6 +104,12 @@ class Guest:
         self.cpus = cpus
         self.console = self.workdir / "console.log"
         self.accel = None
+        self.env: dict[str, str] = {}
+
+    def script(self, commands: str) -> str:
+        """commands (sh), run in the project's directory with self.env exported."""
+        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in self.env.items())
+        return f"{exports}cd {shlex.quote(str(ROOT))}\n{commands}\n"
 
     def _nvme_image(self) -> Path:
         # Sparse, zeroed at every boot, in the out share: the guest can blank
@@ -120,6 +134,9 @@ class Guest:
                 "-virtfs", f"local,path=/,mount_tag={HOST_TAG},security_model=none,readonly=on,"
                             "multidevs=remap",  # the host root spans file systems
                 "-virtfs", f"local,path={self.out},mount_tag={OUT_TAG},security_model=none",
+                *[arg for i, path in enumerate(self.hidden) for arg in (
+                    "-virtfs", f"local,path={path},mount_tag=p{i},security_model=none,"
+                               "readonly=on,multidevs=remap")],
                 "-blockdev", f"driver=raw,node-name=nvm0,file.driver=file,"
                              f"file.filename={self._nvme_image()}",
                 "-device", ",".join(f"{k}={v}" for k, v in NVME_DEVICE.items())]
@@ -208,6 +225,8 @@ class Guest:
         """Boot, run script (sh, in the host's root) in the guest, power off; its
         exit status. echo: copy the guest's console (the script's output) here."""
         (self.out / "run.sh").write_text(script)
+        (self.out / "mounts").write_text("".join(f"p{i} {path}\n"
+                                                 for i, path in enumerate(self.hidden)))
         (self.out / "exit-status").unlink(missing_ok=True)
         start = time.monotonic()
         proc = self._start()
@@ -248,7 +267,17 @@ class Guest:
         return int(status.read_text().strip() or 1)
 
 
-def guest_env(install, shim_path: Path, image: GuestImage) -> dict[str, str]:
+def for_tools(image: GuestImage, workdir: Path, install, shim_path: Path) -> "Guest":
+    """A guest that runs spdk_py's tools and tests: it sees the project, the
+    SPDK build, the shim and this Python wherever they are, and its scripts
+    get tools_env() (Guest.script)."""
+    vm = Guest(image, workdir, shared=(ROOT, install.root, Path(shim_path).parent,
+                                       Path(sys.prefix), Path(sys.base_prefix)))
+    vm.env = tools_env(install, shim_path, image)
+    return vm
+
+
+def tools_env(install, shim_path: Path, image: GuestImage) -> dict[str, str]:
     """What a script in the guest needs: the same SPDK and shim (built, and not
     to be rebuilt on the read-only root), the image's modules, writable HOME."""
     return {"SPDK_PY_GUEST": "1", "SPDK_DIR": str(install.root), "SPDK_PY_SHIM": str(shim_path),
@@ -258,6 +287,4 @@ def guest_env(install, shim_path: Path, image: GuestImage) -> dict[str, str]:
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
 
-def shell_env(values: dict[str, str]) -> str:
-    """export lines for a guest script."""
-    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items())
+

@@ -11,7 +11,8 @@ into it with writable tmpfs where SPDK writes, runs the script the host left
 in the `out` share, and powers off. Cached by package version: a warm run
 downloads nothing.
 
-    <cache>/guest/<package>_<version>/   kernel/ (the unpacked package), initramfs.cpio, .ready
+    <cache>/guest/<package>_<version>/   kernel/ (the unpacked package), .ready,
+                                         initramfs-<hash of /init>.cpio
 
 Standard library only.
 """
@@ -19,6 +20,7 @@ Standard library only.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import lzma
 import re
 import shutil
@@ -37,6 +39,8 @@ BUSYBOX = Path("/bin/busybox")
 EARLY_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 # Tags of the 9p shares the host exports (guest.py) and /init mounts.
 HOST_TAG, OUT_TAG = "host", "out"
+# Where the guest mounts tmpfs over the host's root.
+TMPFS_DIRS = ("/tmp", "/run", "/var/tmp")
 # Where the out share appears inside the chroot (on the guest's tmpfs /tmp).
 OUT_DIR = "/tmp/out"
 HUGEPAGES = 1024
@@ -51,7 +55,7 @@ $B mount -t devtmpfs devtmpfs /dev
 for m in $($B cat /modules); do $B insmod /mod/$m || echo "spdk_py: insmod $m failed"; done
 R=/newroot
 $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose {host} $R
-for d in tmp run var/tmp; do $B mount -t tmpfs tmpfs $R/$d; done
+for d in {tmpfs}; do $B mount -t tmpfs tmpfs $R$d; done
 $B ip link set lo up
 $B mount -t devtmpfs devtmpfs $R/dev
 $B mkdir -p $R/dev/shm $R/dev/hugepages $R{out_dir}
@@ -60,13 +64,20 @@ $B mount -t hugetlbfs nodev $R/dev/hugepages
 $B mount -t proc proc $R/proc
 $B mount -t sysfs sysfs $R/sys
 $B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 {out_tag} $R{out_dir}
+# Host directories the guest's tmpfs would hide (a checkout in /tmp), each a
+# share of its own: "tag path" lines.
+while read tag path; do
+  $B mkdir -p $R$path
+  $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose $tag $R$path
+done < $R{out_dir}/mounts
 echo {hugepages} > /proc/sys/vm/nr_hugepages
 echo "@@guest-up"
 $B chroot $R /bin/sh {out_dir}/run.sh
 echo $? > $R{out_dir}/exit-status
 $B sync
 $B poweroff -f
-""".format(host=HOST_TAG, out_tag=OUT_TAG, out_dir=OUT_DIR, hugepages=HUGEPAGES)
+""".format(host=HOST_TAG, out_tag=OUT_TAG, out_dir=OUT_DIR, hugepages=HUGEPAGES,
+           tmpfs=" ".join(TMPFS_DIRS))
 
 
 class GuestImageError(RuntimeError):
@@ -90,7 +101,9 @@ class GuestImage:
 
     @property
     def initramfs(self) -> Path:
-        return self.root / "initramfs.cpio"
+        """Named by what goes into it, so a change to /init makes a new one."""
+        key = hashlib.sha256((INIT + "|".join(EARLY_MODULES)).encode()).hexdigest()[:12]
+        return self.root / f"initramfs-{key}.cpio"
 
 
 def _apt(*args: str) -> str:
@@ -172,10 +185,12 @@ def prepare(cache: Path | None = None) -> GuestImage:
     cache = cache or cache_dir()
     root = cache / "guest" / f"{package}_{version}"
     image = GuestImage(root, package, package.removeprefix("linux-image-"))
-    if (root / ".ready").exists():
+    if (root / ".ready").exists() and image.initramfs.exists():
         return image
     with locked(cache):
         if (root / ".ready").exists():
+            if not image.initramfs.exists():
+                build_initramfs(image)
             return image
         if root.exists():
             shutil.rmtree(root)

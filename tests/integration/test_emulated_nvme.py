@@ -53,13 +53,11 @@ def junit_outcomes(path):
 def guest_results(spdk_install, shim_path, tmp_path_factory):
     image = guest_image.prepare()
     workdir = tmp_path_factory.mktemp("guest")
-    vm = guest.Guest(image, workdir)
-    env = guest.guest_env(spdk_install, shim_path, image)
+    vm = guest.for_tools(image, workdir, spdk_install, shim_path)
     out = guest_image.OUT_DIR
-    script = ("set -e\n" + guest.shell_env(env) + "cd %s\n" % ROOT +
-              "%s -m pytest %s -p no:cacheprovider -rA --junitxml=%s/junit.xml > %s/pytest.log 2>&1\n"
-              % (sys.executable, GUEST_TESTS, out, out))
-    status = vm.run(script, timeout=GUEST_TIMEOUT)
+    status = vm.run(vm.script("%s -m pytest %s -p no:cacheprovider -rA --junitxml=%s/junit.xml "
+                              "> %s/pytest.log 2>&1" % (sys.executable, GUEST_TESTS, out, out)),
+                    timeout=GUEST_TIMEOUT)
     log = (vm.out / "pytest.log").read_text(errors="replace")
     print(log[-4000:])
     junit = vm.out / "junit.xml"
