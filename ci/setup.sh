@@ -14,6 +14,12 @@ if ! "$PYTHON" -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var(
 	exit 1
 fi
 
+# Debian's own python3 has its venv module and its headers (the shim embeds
+# Python) in packages of their own.
+if [ "$("$PYTHON" -c 'import sys; print(sys.base_prefix)')" = /usr ]; then
+	"$PYTHON" -c 'from spdk_py.tools import debian; debian.ensure(("python3-venv", "python3-dev"), why="the venv and the shim")'
+fi
+
 say "SPDK"
 "$PYTHON" -m spdk_py spdk build
 

@@ -161,21 +161,39 @@ class Guest:
             time.sleep(0.2)
         return UP_MARKER in self._console_text()
 
+    def _kvm_boot(self) -> subprocess.Popen | None:
+        """QEMU under KVM with a guest that reached /init, or None (and why, printed)."""
+        if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+            return None
+        proc = self._boot("kvm")
+        if self._wait_up(proc, KVM_PROBE_SECONDS):
+            return proc
+        proc.kill()
+        proc.wait()
+        why = "exited" if proc.returncode not in (None, -9) else \
+            f"did not reach /init in {KVM_PROBE_SECONDS} s"
+        print(f"[spdk_py] guest: a KVM guest {why}; using TCG", file=sys.stderr, flush=True)
+        return None
+
+    def choose_accel(self) -> str:
+        """kvm if a guest boots with it here (tried once), else tcg."""
+        if self.accel is None:
+            (self.out / "run.sh").write_text("true\n")
+            proc = self._kvm_boot()
+            self.accel = "tcg" if proc is None else "kvm"
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+        return self.accel
+
     def _start(self) -> subprocess.Popen:
         """QEMU running a guest that reached /init: KVM if it gets there, else TCG."""
-        if os.access("/dev/kvm", os.R_OK | os.W_OK):
-            proc = self._boot("kvm")
-            if self._wait_up(proc, KVM_PROBE_SECONDS):
-                self.accel = "kvm"
+        if self.accel is None:
+            proc = self._kvm_boot()
+            self.accel = "tcg" if proc is None else "kvm"
+            if proc is not None:
                 return proc
-            proc.kill()
-            proc.wait()
-            why = "exited" if proc.returncode not in (None, -9) else \
-                f"did not reach /init in {KVM_PROBE_SECONDS} s"
-            print(f"[spdk_py] guest: a KVM guest {why}; using TCG", file=sys.stderr, flush=True)
-        proc = self._boot("tcg")
-        self.accel = "tcg"
-        return proc
+        return self._boot(self.accel)
 
     def _relay(self, stop: threading.Event) -> None:
         """Guest QMP commands (one JSON line each on its ttyS1) to QEMU, answers back."""
