@@ -425,9 +425,12 @@ def _apt_update(cache: Path) -> None:
     cmd = ["apt-get", "-q", *_apt_options(cache), "update"]
     with step(f"apt-get update (deb-src {', '.join(SUITES)}; private state in {apt})"):
         res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise SpdkBuildError(f"{shlex.join(cmd)} failed (exit {res.returncode}):\n"
-                                 + (res.stdout + res.stderr)[-3000:])
+    # One suite is enough (a mirror's sid may be stale, its Release expired):
+    # _showsrc fails, with this, if no suite gave a ceph source.
+    if res.returncode != 0:
+        say(f"apt-get update: some suites failed (exit {res.returncode}); going on with the "
+            "others:\n" + "\n".join(line for line in (res.stdout + res.stderr).splitlines()
+                                     if line.startswith(("E:", "W:"))))
 
 
 def _showsrc(cache: Path) -> list[SourceVersion]:
