@@ -96,8 +96,10 @@ class GuestImage:
 
     @property
     def modules(self) -> Path:
-        """The unpacked package's root: modprobe -d takes it."""
-        return self.root / "kernel"
+        """What depmod -b and modprobe -d take: the directory holding
+        lib/modules/<release> (the package's root, or its usr/ from Debian 13)."""
+        unpacked = self.root / "kernel"
+        return unpacked / "usr" if (unpacked / "usr/lib/modules").is_dir() else unpacked
 
     @property
     def initramfs(self) -> Path:
@@ -203,7 +205,7 @@ def prepare(cache: Path | None = None) -> GuestImage:
             if res.returncode != 0 or len(debs) != 1:
                 raise GuestImageError(f"apt-get download {package}={version} failed:\n"
                                       + res.stderr[-2000:])
-            subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(image.modules)], check=True)
+            subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(root / "kernel")], check=True)
             debs[0].unlink()
             subprocess.run(["depmod", "-b", str(image.modules), image.release], check=True)
         build_initramfs(image)
