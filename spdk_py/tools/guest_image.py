@@ -213,7 +213,3 @@ def prepare(cache: Path | None = None) -> GuestImage:
         say(f"guest image ready in {root}")
     return image
 
-
-def modprobe_command(image: GuestImage, module: str) -> list[str]:
-    """Loading a module inside the guest (the host's kmod, the image's modules)."""
-    return ["modprobe", "-d", str(image.modules), "-S", image.release, module]
