@@ -74,4 +74,6 @@ def test_in_guest(guest_results, case):
     outcomes, status, log = guest_results
     outcome, detail = outcomes.get(case, ("not run", "the guest's report has no %s:\n%s"
                                           % (case, log[-3000:])))
+    if outcome == "skipped":  # a feature this SPDK lacks, named by the guest's test
+        pytest.skip("in the guest: " + detail.strip().splitlines()[0])
     assert outcome == "passed", "%s in the guest: %s" % (outcome, detail)

@@ -2,6 +2,7 @@
 PCIe driver (QEMU's emulated NVMe, in the guest): workloads, data, hot-remove."""
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -99,8 +100,14 @@ def test_xor_namespace_holds_transformed_bytes(spdk_install, py_env, nvme, pcie_
 def wait_for(predicate, seconds, what):
     deadline = time.monotonic() + seconds
     while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for " + what
+        assert time.monotonic() < deadline, "timed out waiting for " + (
+            what() if callable(what) else what)
         time.sleep(0.2)
+
+
+def kernel_log_tail(lines=30):
+    out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    return "\n".join(out.splitlines()[-lines:])
 
 
 def nvme_bdev(perf, seconds=60):
@@ -153,8 +160,13 @@ def test_surprise_hot_remove_under_load(spdk_install, spdk_app, py_env, nvme, mo
     # Back, in the other slot: SPDK's hotplug attaches it, and PT0 on it serves.
     back = next(bdf for bdf in slots if bdf != nvme)
     # QEMU lets go of the drive a little after the device leaves the bus.
-    wait_for(lambda: qmp("device_add", **dict(NVME_DEVICE, addr=slots[back])) == {"return": {}},
-             60, "QEMU to take the controller back")
+    answers = []
+
+    def added():
+        answers.append(qmp("device_add", **dict(NVME_DEVICE, addr=slots[back])))
+        return answers[-1] == {"return": {}}
+    wait_for(added, 60, lambda: "QEMU to take the controller back (it said %s); the guest's "
+             "kernel log ends:\n%s" % (answers[-1], kernel_log_tail()))
     wait_for(lambda: back in os.listdir("/sys/bus/pci/devices"), 60, "the controller to return")
     bind(back)
     base = nvme_bdev(target)
