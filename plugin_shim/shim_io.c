@@ -412,13 +412,17 @@ int
 spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io)
 {
 	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
-	struct spdk_bdev_io *base_io = shim_io_ctx(bdev_io)->zcopy_base;
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	struct spdk_bdev_io *base_io;
 
 	if (bdev_io->u.bdev.zcopy.start) {
+		/* driver_ctx is not cleared by the bdev layer: no base I/O until the start succeeds. */
+		io_ctx->zcopy_base = NULL;
 		return shim_forwarded(bdev_io, SPDK_PY_ZCOPY_START(node->base_desc,
 				      shim_io_base_ch(bdev_io), bdev_io, shim_base_zcopy_started,
 				      bdev_io));
 	}
+	base_io = io_ctx->zcopy_base;
 	if (base_io == NULL) {
 		return -EINVAL;	/* an end with no start */
 	}
