@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from spdk_py.tools import guest, guest_image, launch, provision, shim  # noqa: E402
-from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
+from spdk_py.tools.process import parse_bdevperf  # noqa: E402
 
 STACKS = {
     "raw Nvme0n1": None,
@@ -40,13 +40,12 @@ def in_guest(args):
     """The survey itself, inside the guest: JSON rows to stdout's file."""
     # The guest tests' own helpers.
     from tests.integration.guest.conftest import (attach, bdev_config, bind, blank_namespace,
-                                                  controllers)
+                                                  controllers, run_pcie)
 
     install = provision.locate()
     env = launch.app_env(install, shim.build(install, quiet=True), base={})
     bdf = controllers()[0]
     bind(bdf)
-    allow = install.pci_allow_args(bdf)
     rows = []
     for zcopy in (True, False):
         for name, stack in STACKS.items():
@@ -61,10 +60,10 @@ def in_guest(args):
                    "first_error": None}
             for _ in range(args.runs):
                 blank_namespace()
-                rc, out = run_app(install, "bdevperf", config,
-                                  [*allow, "-q", args.qd, "-o", 4096, "-w", "verify",
-                                   "-t", args.seconds, "-T", target],
-                                  env=env, pci=True, mem_mb=512, timeout=300, zcopy=zcopy)
+                rc, out = run_pcie(install, "bdevperf", config,
+                                   ["-q", args.qd, "-o", 4096, "-w", "verify",
+                                    "-t", args.seconds, "-T", target],
+                                   env=env, mem_mb=512, timeout=300, zcopy=zcopy)
                 result = parse_bdevperf(out)
                 clean = rc == 0 and not result.failed and "ismatch" not in out
                 row["runs"] += 1
