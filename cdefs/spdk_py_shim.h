@@ -6,6 +6,7 @@
 /* plugin_shim/spdk_compat.h: the I/O types forwarded beyond 20.07's. */
 #define SPDK_PY_FORWARDS_COMPARE ...
 #define SPDK_PY_HAVE_COPY ...
+#define SPDK_PY_HAVE_NVME_IOV_MD ...
 
 struct spdk_py_io_stat {
 	uint64_t ios;
@@ -20,6 +21,20 @@ struct spdk_py_stats {
 	struct spdk_py_io_stat by_type[...];
 	uint64_t latency_hist[...];
 	int64_t python_active;
+};
+
+#define SPDK_PY_NVME_CMD_BYTES ...
+
+struct spdk_py_nvme_cmd {
+	uint8_t cmd[...];
+	bool admin;
+	void *buf;
+	size_t nbytes;
+	uint32_t cdw0;
+	int sct;
+	int sc;
+	bool success;
+	...;
 };
 
 struct spdk_py_vbdev {
@@ -59,6 +74,7 @@ uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
+void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
 int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
@@ -71,6 +87,10 @@ int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_admin(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_io(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
@@ -81,6 +101,10 @@ int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
 				bool counters, void *cb_arg);
 void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
+
+struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
+void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
+int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, void *cb_arg);
 
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);

@@ -23,6 +23,22 @@
 /* Per-type counters are indexed by the I/O type without a bounds check. */
 SPDK_STATIC_ASSERT(SPDK_BDEV_NUM_IO_TYPES <= SPDK_PY_NUM_IO_TYPES, "too many I/O types");
 
+/* The NVMe passthrough types: their bdev_io carries a command and a buffer. */
+#define SHIM_NVME_TYPES \
+	((1u << SPDK_BDEV_IO_TYPE_NVME_ADMIN) | (1u << SPDK_BDEV_IO_TYPE_NVME_IO) | \
+	 (1u << SPDK_BDEV_IO_TYPE_NVME_IO_MD) | SPDK_PY_NVME_IOV_MD_BIT)
+
+/* Types whose bdev_io has no block range (u.bdev is another member of the union). */
+#define SHIM_RANGELESS_TYPES \
+	(SHIM_NVME_TYPES | (1u << SPDK_BDEV_IO_TYPE_RESET) | (1u << SPDK_BDEV_IO_TYPE_ABORT) | \
+	 (1u << SPDK_BDEV_IO_TYPE_GET_ZONE_INFO) | (1u << SPDK_BDEV_IO_TYPE_ZONE_MANAGEMENT))
+
+static inline bool
+shim_io_has_range(const struct spdk_bdev_io *bdev_io)
+{
+	return !(SHIM_RANGELESS_TYPES & (1u << bdev_io->type));
+}
+
 static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
 
 /* While set, I/Os on Python's path wait in their channel's queue (a reload
@@ -121,7 +137,7 @@ shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int s
 	}
 	if (ours) {
 		stat->ios++;
-		stat->blocks += bdev_io->u.bdev.num_blocks;
+		stat->blocks += shim_io_has_range(bdev_io) ? bdev_io->u.bdev.num_blocks : 0;
 		if (status != SPDK_BDEV_IO_STATUS_SUCCESS) {
 			stat->errors++;
 		}
@@ -267,13 +283,13 @@ shim_forwarded(struct spdk_bdev_io *bdev_io, int rc)
 uint64_t
 spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io)
 {
-	return bdev_io->u.bdev.offset_blocks;
+	return shim_io_has_range(bdev_io) ? bdev_io->u.bdev.offset_blocks : 0;
 }
 
 uint64_t
 spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io)
 {
-	return bdev_io->u.bdev.num_blocks;
+	return shim_io_has_range(bdev_io) ? bdev_io->u.bdev.num_blocks : 0;
 }
 
 uint64_t
@@ -282,22 +298,60 @@ spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
 	return spdk_get_ticks() - bdev_io->internal.submit_tsc;
 }
 
+/* An NVMe command's data is one buffer, or (NVME_IOV_MD) an iovec. */
+static inline struct iovec
+shim_nvme_iov(struct spdk_bdev_io *bdev_io, int i)
+{
+#if SPDK_PY_HAVE_NVME_IOV_MD
+	if (bdev_io->type == SPDK_BDEV_IO_TYPE_NVME_IOV_MD) {
+		return bdev_io->u.nvme_passthru.iovs[i];
+	}
+#endif
+	return (struct iovec) { bdev_io->u.nvme_passthru.buf, bdev_io->u.nvme_passthru.nbytes };
+}
+
 int
 spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io)
 {
+	if (SHIM_NVME_TYPES & (1u << bdev_io->type)) {
+#if SPDK_PY_HAVE_NVME_IOV_MD
+		if (bdev_io->type == SPDK_BDEV_IO_TYPE_NVME_IOV_MD) {
+			return bdev_io->u.nvme_passthru.iovcnt;
+		}
+#endif
+		return bdev_io->u.nvme_passthru.buf && bdev_io->u.nvme_passthru.nbytes ? 1 : 0;
+	}
+	if (!shim_io_has_range(bdev_io)) {
+		return 0;
+	}
 	return bdev_io->u.bdev.iovs ? bdev_io->u.bdev.iovcnt : 0;
 }
 
 void *
 spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i)
 {
+	if (SHIM_NVME_TYPES & (1u << bdev_io->type)) {
+		return shim_nvme_iov(bdev_io, i).iov_base;
+	}
 	return bdev_io->u.bdev.iovs[i].iov_base;
 }
 
 size_t
 spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i)
 {
+	if (SHIM_NVME_TYPES & (1u << bdev_io->type)) {
+		return shim_nvme_iov(bdev_io, i).iov_len;
+	}
 	return bdev_io->u.bdev.iovs[i].iov_len;
+}
+
+/* The NVMe command of a passthrough I/O (NULL for other types): a module may
+ * read it, or change it before it forwards the I/O.
+ */
+void *
+spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io)
+{
+	return SHIM_NVME_TYPES & (1u << bdev_io->type) ? &bdev_io->u.nvme_passthru.cmd : NULL;
 }
 
 /* WRITE of the I/O's buffers, its metadata (and memory domain) with it. */
@@ -430,6 +484,46 @@ spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io)
 			      shim_base_zcopy_ended, bdev_io));
 }
 
+/* NVMe passthrough: the command goes to the base as it came, with its buffer
+ * (and metadata); its completion, status codes and cdw0, comes back up.
+ */
+#define SHIM_BASE_NVME_OP(name, spdk_fn) \
+	int \
+	spdk_py_base_##name(struct spdk_bdev_io *bdev_io) \
+	{ \
+		return shim_forwarded(bdev_io, spdk_fn(shim_io_node(bdev_io)->base_desc, \
+				      shim_io_base_ch(bdev_io), &bdev_io->u.nvme_passthru.cmd, \
+				      bdev_io->u.nvme_passthru.buf, bdev_io->u.nvme_passthru.nbytes, \
+				      shim_base_io_done, bdev_io)); \
+	}
+
+SHIM_BASE_NVME_OP(nvme_admin, spdk_bdev_nvme_admin_passthru)
+SHIM_BASE_NVME_OP(nvme_io, spdk_bdev_nvme_io_passthru)
+
+int
+spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io)
+{
+	return shim_forwarded(bdev_io, spdk_bdev_nvme_io_passthru_md(shim_io_node(bdev_io)->base_desc,
+			      shim_io_base_ch(bdev_io), &bdev_io->u.nvme_passthru.cmd,
+			      bdev_io->u.nvme_passthru.buf, bdev_io->u.nvme_passthru.nbytes,
+			      bdev_io->u.nvme_passthru.md_buf, bdev_io->u.nvme_passthru.md_len,
+			      shim_base_io_done, bdev_io));
+}
+
+int
+spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io)
+{
+#if SPDK_PY_HAVE_NVME_IOV_MD
+	return shim_forwarded(bdev_io, spdk_bdev_nvme_iov_passthru_md(shim_io_node(bdev_io)->base_desc,
+			      shim_io_base_ch(bdev_io), &bdev_io->u.nvme_passthru.cmd,
+			      bdev_io->u.nvme_passthru.iovs, bdev_io->u.nvme_passthru.iovcnt,
+			      bdev_io->u.nvme_passthru.nbytes, bdev_io->u.nvme_passthru.md_buf,
+			      bdev_io->u.nvme_passthru.md_len, shim_base_io_done, bdev_io));
+#else
+	return -ENOTSUP;
+#endif
+}
+
 int
 spdk_py_base_abort(struct spdk_bdev_io *bdev_io)
 {
@@ -550,6 +644,20 @@ shim_forward(struct spdk_bdev_io *bdev_io)
 	case SPDK_BDEV_IO_TYPE_ABORT:
 		rc = spdk_py_base_abort(bdev_io);
 		break;
+	case SPDK_BDEV_IO_TYPE_NVME_ADMIN:
+		rc = spdk_py_base_nvme_admin(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_NVME_IO:
+		rc = spdk_py_base_nvme_io(bdev_io);
+		break;
+	case SPDK_BDEV_IO_TYPE_NVME_IO_MD:
+		rc = spdk_py_base_nvme_io_md(bdev_io);
+		break;
+#if SPDK_PY_HAVE_NVME_IOV_MD
+	case SPDK_BDEV_IO_TYPE_NVME_IOV_MD:
+		rc = spdk_py_base_nvme_iov_md(bdev_io);
+		break;
+#endif
 #if SPDK_PY_FORWARDS_COMPARE
 	case SPDK_BDEV_IO_TYPE_COMPARE:
 		rc = spdk_py_base_compare(bdev_io);
@@ -585,7 +693,7 @@ shim_routed_to_python(const struct spdk_py_vbdev *node, const struct spdk_bdev_i
 	if (node->route_types & (1u << bdev_io->type)) {
 		return true;
 	}
-	return end > start && bdev_io->u.bdev.offset_blocks < end &&
+	return end > start && shim_io_has_range(bdev_io) && bdev_io->u.bdev.offset_blocks < end &&
 	       bdev_io->u.bdev.offset_blocks + bdev_io->u.bdev.num_blocks > start;
 }
 

@@ -41,10 +41,13 @@
 #define SPDK_PY_HAVE_COPY SPDK_PY_SPDK_AT_LEAST(23, 1)
 
 /* 21.10 added memory domains to the fn_table; 26.05 their types, and
- * deprecated get_memory_domains for removal in 26.09.
+ * deprecated get_memory_domains for removal in 26.09: from 26.05 a vbdev
+ * offers the types only (the bdev layer logs a deprecation for a fn_table
+ * with get_memory_domains and calls it when the types say none).
  */
-#define SPDK_PY_HAVE_MEMORY_DOMAINS SPDK_PY_SPDK_AT_LEAST(21, 10)
 #define SPDK_PY_HAVE_MEMORY_DOMAIN_TYPES SPDK_PY_SPDK_AT_LEAST(26, 5)
+#define SPDK_PY_HAVE_MEMORY_DOMAINS \
+	(SPDK_PY_SPDK_AT_LEAST(21, 10) && !SPDK_PY_HAVE_MEMORY_DOMAIN_TYPES)
 
 /* 23.05 put the I/O's memory domain in the bdev_io: the _ext calls pass it on
  * with the metadata buffer, as SPDK's own passthru does. 25.01's passthru
@@ -96,8 +99,34 @@ spdk_py_ext_io_opts(struct spdk_bdev_io *bdev_io, struct spdk_bdev_ext_io_opts *
 	spdk_bdev_io_complete_base_io_status((io), (base_io))
 #define SPDK_PY_FORWARDS_COMPARE 1
 #else
-#define SPDK_PY_COMPLETE_AS_BASE(io, base_io, status) spdk_bdev_io_complete((io), (status))
+/* An NVMe passthrough command's completion (its status codes and cdw0) is
+ * the host's answer: it is copied whatever the status.
+ */
+static inline void
+spdk_py_complete_as_base(struct spdk_bdev_io *io, struct spdk_bdev_io *base_io, int status)
+{
+	uint32_t cdw0;
+	int sct, sc;
+
+	if (io->type == SPDK_BDEV_IO_TYPE_NVME_ADMIN || io->type == SPDK_BDEV_IO_TYPE_NVME_IO ||
+	    io->type == SPDK_BDEV_IO_TYPE_NVME_IO_MD) {
+		spdk_bdev_io_get_nvme_status(base_io, &cdw0, &sct, &sc);
+		spdk_bdev_io_complete_nvme_status(io, cdw0, sct, sc);
+		return;
+	}
+	spdk_bdev_io_complete(io, status);
+}
+
+#define SPDK_PY_COMPLETE_AS_BASE(io, base_io, status) spdk_py_complete_as_base((io), (base_io), (status))
 #define SPDK_PY_FORWARDS_COMPARE 0
+#endif
+
+/* 24.01 added NVME_IOV_MD: an NVMe I/O command whose data is an iovec. */
+#define SPDK_PY_HAVE_NVME_IOV_MD SPDK_PY_SPDK_AT_LEAST(24, 1)
+#if SPDK_PY_HAVE_NVME_IOV_MD
+#define SPDK_PY_NVME_IOV_MD_BIT (1u << SPDK_BDEV_IO_TYPE_NVME_IOV_MD)
+#else
+#define SPDK_PY_NVME_IOV_MD_BIT 0u
 #endif
 
 /* Properties a stacked bdev takes from its base beyond 20.07's: the DIF

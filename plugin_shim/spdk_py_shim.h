@@ -149,6 +149,28 @@ struct spdk_py_channel {
 	int				batch_status[SPDK_PY_BATCH];
 };
 
+/* The size of an NVMe command (struct spdk_nvme_cmd, 64 bytes). */
+#define SPDK_PY_NVME_CMD_BYTES	64
+
+/* One NVMe command Python sends to a bdev (shim_nvme_cmd.c). Python fills the
+ * command, the direction and the data; C fills the completion.
+ */
+struct spdk_py_nvme_cmd {
+	uint8_t				cmd[SPDK_PY_NVME_CMD_BYTES];
+	bool				admin;		/* an admin command, else an I/O command */
+	void				*buf;		/* DMA memory of nbytes, or NULL */
+	size_t				nbytes;
+	/* The completion. */
+	uint32_t			cdw0;
+	int				sct;
+	int				sc;
+	bool				success;
+	/* C's own. */
+	struct shim_nvme_target		*target;	/* the bdev's descriptor and channel */
+	void				*cb_arg;
+	struct spdk_bdev_io_wait_entry	wait;
+};
+
 /* Module-level (shim_module.c). */
 extern struct spdk_bdev_module g_spdk_py_module;
 int spdk_py_get_ctx_size(void);
@@ -172,6 +194,7 @@ uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
+void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
 int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
@@ -184,6 +207,10 @@ int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_admin(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_io(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
 				bool counters, void *cb_arg);
@@ -196,6 +223,11 @@ void spdk_py_pause(bool paused);
 int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
+
+/* NVMe commands sent to a bdev (shim_nvme_cmd.c). */
+struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
+void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
+int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, void *cb_arg);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);

@@ -6,7 +6,11 @@ Each call is one C helper call; buffers are zero-copy views of SPDK's own memory
 
 from spdk_py._runtime.binding import binding
 
+NVME_CMD_BYTES = 64  # struct spdk_nvme_cmd, the NVMe specification's submission entry
 
+
+# offset_blocks and num_blocks are 0 for I/O types with no block range (RESET,
+# ABORT, the NVMe passthrough types).
 def offset_blocks(io):
     return binding.lib.spdk_py_io_offset_blocks(io)
 
@@ -16,10 +20,20 @@ def num_blocks(io):
 
 
 def buffers(io):
-    """The I/O's data buffers as writable memoryviews over SPDK's memory (no copy)."""
+    """The I/O's data buffers as writable memoryviews over SPDK's memory (no
+    copy); an NVMe passthrough command's data buffer, for those types."""
     ffi, lib = binding.ffi, binding.lib
     return [memoryview(ffi.buffer(lib.spdk_py_io_iov_base(io, i), lib.spdk_py_io_iov_len(io, i)))
             for i in range(lib.spdk_py_io_iovcnt(io))]
+
+
+def nvme_cmd(io):
+    """The 64-byte NVMe command of an NVMe passthrough I/O (NVME_ADMIN, NVME_IO,
+    NVME_IO_MD, NVME_IOV_MD) as a writable memoryview, or None for other types:
+    read its opcode (byte 0), or change it before forwarding."""
+    ffi, lib = binding.ffi, binding.lib
+    cmd = lib.spdk_py_io_nvme_cmd(io)
+    return None if cmd == ffi.NULL else memoryview(ffi.buffer(cmd, NVME_CMD_BYTES))
 
 
 def bounce_buffer(io):

@@ -107,12 +107,18 @@ class PassthruVbdev(Vbdev):
             IoType.RESET: lib.spdk_py_base_reset,
             IoType.ZCOPY: lib.spdk_py_base_zcopy,
             IoType.ABORT: lib.spdk_py_base_abort,
+            # NVMe passthrough, advertised where the base takes it.
+            IoType.NVME_ADMIN: lib.spdk_py_base_nvme_admin,
+            IoType.NVME_IO: lib.spdk_py_base_nvme_io,
+            IoType.NVME_IO_MD: lib.spdk_py_base_nvme_io_md,
         }
         # Where the SPDK has them (see plugin_shim/spdk_compat.h).
         if lib.SPDK_PY_FORWARDS_COMPARE:
             self._forward[IoType.COMPARE] = lib.spdk_py_base_compare
         if lib.SPDK_PY_HAVE_COPY:
             self._forward[IoType.COPY] = lib.spdk_py_base_copy
+        if lib.SPDK_PY_HAVE_NVME_IOV_MD:
+            self._forward[IoType.NVME_IOV_MD] = lib.spdk_py_base_nvme_iov_md
         # The same, indexed by type, for the batch loop.
         self._forward_by_type = [self._forward.get(t) for t in range(max(self._forward) + 1)]
         # The port's forwarding (this class, or a subclass that takes it as its

@@ -5,12 +5,13 @@ returns a value that makes C fail that I/O; one that fails on the control path
 logs and returns its error value; the target keeps running either way.
 """
 
+import functools
 import importlib
 import json
 import sys
 import traceback
 
-from spdk_py import bdev, jsonrpc, log, vbdev
+from spdk_py import bdev, jsonrpc, log, nvme_cmd, vbdev  # noqa: F401 (nvme_cmd: its RPC)
 from spdk_py._runtime import introspect, reload  # noqa: F401 (their RPCs)
 from spdk_py._runtime.io_errors import io_exception
 from spdk_py._runtime.binding import binding
@@ -43,13 +44,29 @@ def load_plugins():
         plugins.append(importlib.import_module(name))
 
 
+def _guarded(ffi, error=None):
+    """ffi.def_extern for a callback of C's: whatever it raises is logged and
+    it returns error, so no exception reaches cffi (which would print
+    "Exception ignored" and return 0, or garbage, to C)."""
+    def define(func):
+        @functools.wraps(func)
+        def guarded(*args):
+            try:
+                return func(*args)
+            except BaseException:
+                _control_exception(func.__name__)
+                return error
+        return ffi.def_extern(**({} if error is None else {"error": error}))(guarded)
+    return define
+
+
 def install(ffi, lib):
     """Bind ffi/lib and define every extern "Python" function on them."""
     binding.install(ffi, lib)
     bdev.check_against(lib)
     from_handle = ffi.from_handle
 
-    @ffi.def_extern(error=-1)
+    @_guarded(ffi, error=-1)
     def spdk_py_start():
         try:
             load_plugins()
@@ -63,16 +80,16 @@ def install(ffi, lib):
                       ", ".join(p.__name__ for p in plugins)))
         return 0
 
-    @ffi.def_extern()
+    @_guarded(ffi)
     def spdk_py_module_fini():
         _each_plugin("fini")
 
-    @ffi.def_extern()
+    @_guarded(ffi)
     def spdk_py_examine(bdev_ptr):
         name = ffi.string(lib.spdk_bdev_get_name(bdev_ptr)).decode()
         _each_plugin("examine", name)
 
-    @ffi.def_extern(error=0)
+    @_guarded(ffi, error=0)
     def spdk_py_config_json(w):
         for entries in _each_plugin("config_json"):
             for text in entries:
@@ -82,7 +99,7 @@ def install(ffi, lib):
 
     # The batch hooks handle each I/O's exception themselves; what escapes
     # them makes C fail the I/Os the batch had not dealt with.
-    @ffi.def_extern(error=-1)
+    @_guarded(ffi, error=-1)
     def spdk_py_submit_batch(py, ch, ios, types, n):
         vb = from_handle(py)
         try:
@@ -92,7 +109,7 @@ def install(ffi, lib):
             return -1
         return 0
 
-    @ffi.def_extern(error=-1)
+    @_guarded(ffi, error=-1)
     def spdk_py_complete_batch(py, ios, types, statuses, n):
         vb = from_handle(py)
         try:
@@ -102,58 +119,39 @@ def install(ffi, lib):
             return -1
         return 0
 
-    @ffi.def_extern(error=False)
+    @_guarded(ffi, error=False)
     def spdk_py_io_type_supported(py, io_type):
-        vb = from_handle(py)
-        try:
-            return bool(vb.io_type_supported(io_type))
-        except Exception:
-            _control_exception("vbdev %s: io_type_supported" % vb.name)
-            return False
+        return bool(from_handle(py).io_type_supported(io_type))
 
-    @ffi.def_extern(error=0)
+    @_guarded(ffi, error=0)
     def spdk_py_dump_info_json(py, w):
-        vb = from_handle(py)
-        try:
-            info = vb.dump_info()
-            if info is not None:
-                key, value = info
-                raw = json.dumps(value).encode()
-                lib.spdk_py_json_write_named_raw(w, key.encode(), raw, len(raw))
-        except Exception:
-            _control_exception("vbdev %s: dump_info" % vb.name)
+        info = from_handle(py).dump_info()
+        if info is not None:
+            key, value = info
+            raw = json.dumps(value).encode()
+            lib.spdk_py_json_write_named_raw(w, key.encode(), raw, len(raw))
         return 0
 
-    @ffi.def_extern(error=0)
+    @_guarded(ffi, error=0)
     def spdk_py_destruct(py):
-        vb = from_handle(py)
-        try:
-            return vb.destruct()
-        except Exception:
-            _control_exception("vbdev %s: destruct" % vb.name)
-            return 0
+        return from_handle(py).destruct()
 
-    @ffi.def_extern()
+    @_guarded(ffi)
     def spdk_py_vbdev_released(py):
-        vb = from_handle(py)
-        try:
-            vb.released()
-        except Exception:
-            _control_exception("vbdev %s: released" % vb.name)
+        from_handle(py).released()
 
-    @ffi.def_extern()
+    @_guarded(ffi)
     def spdk_py_base_event(event_type, bdev_ptr):
         _each_plugin("base_event", event_type, bdev_ptr)
 
-    @ffi.def_extern(error=-1)
+    # -1 (before Python answered) makes C answer with an internal error;
+    # jsonrpc.call itself answers every request exactly once.
+    @_guarded(ffi, error=-1)
     def spdk_py_rpc_call(method, request, params, length):
         text = ffi.unpack(params, length).decode() if params != ffi.NULL else None
         jsonrpc.call(ffi.string(method).decode(), request, text)
         return 0
 
-    @ffi.def_extern()
+    @_guarded(ffi)
     def spdk_py_done(key, rc):
-        try:
-            vbdev.finished(int(ffi.cast("uintptr_t", key)), rc)
-        except Exception:
-            _control_exception("completion callback")
+        vbdev.finished(int(ffi.cast("uintptr_t", key)), rc)

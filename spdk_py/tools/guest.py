@@ -137,8 +137,10 @@ class Guest:
                 *[arg for i, path in enumerate(self.hidden) for arg in (
                     "-virtfs", f"local,path={path},mount_tag=p{i},security_model=none,"
                                "readonly=on,multidevs=remap")],
-                "-blockdev", f"driver=raw,node-name=nvm0,file.driver=file,"
-                             f"file.filename={self._nvme_image()}",
+                # discard=unmap: QEMU honours a deallocate (SPDK 20.07's
+                # write-zeroes on NVMe), whose blocks read back as zeros.
+                "-blockdev", f"driver=raw,node-name=nvm0,discard=unmap,file.driver=file,"
+                             f"file.discard=unmap,file.filename={self._nvme_image()}",
                 "-device", ",".join(f"{k}={v}" for k, v in NVME_DEVICE.items())]
 
     def _console_text(self) -> str:

@@ -12,13 +12,15 @@ import sys
 
 from spdk_py import jsonrpc
 from spdk_py._runtime import plugins as plugin_names
-from spdk_py.tools import provision, shim
+from spdk_py.tools import provision, shim, spdk_identity
 
 APPS = ("spdk_tgt", "nvmf_tgt", "bdevperf", "spdk_dd")
 
 
 def app_env(install, shim_path, plugins=None, base=None):
-    """The environment an SPDK application needs to load the Python modules."""
+    """The environment an SPDK application needs to load the Python modules;
+    ShimMismatch if the shim was built for another SPDK than install."""
+    spdk_identity.check(shim_path, install.root)
     env = install.env(base)
     preload = [*shim.sanitizer_runtime(), str(shim_path)]
     if env.get("LD_PRELOAD"):
@@ -45,8 +47,9 @@ def run(app, plugins, args):
     try:
         install = provision.locate()
         shim_path = shim.build(install, quiet=True)
-    except (provision.SpdkMissing, shim.ShimBuildFailed) as exc:
+        env = app_env(install, shim_path, plugins)
+    except (provision.SpdkMissing, shim.ShimBuildFailed, spdk_identity.ShimMismatch) as exc:
         print(exc, file=sys.stderr)
         return 1
     binary = str(install.bin(app))
-    os.execve(binary, [binary] + list(args), app_env(install, shim_path, plugins))
+    os.execve(binary, [binary] + list(args), env)

@@ -8,7 +8,7 @@ for the target.
 
 import json
 
-from spdk_py import jsonrpc
+from spdk_py import jsonrpc, nvme_cmd  # noqa: F401 (nvme_cmd: its RPC)
 from spdk_py._runtime import introspect, plugins, reload  # noqa: F401 (introspect, reload: their RPCs)
 
 
