@@ -1,2 +1,5 @@
 /* spdk/env.h */
+uint64_t spdk_get_ticks(void);
 uint64_t spdk_get_ticks_hz(void);
+uint32_t spdk_env_get_first_core(void);
+uint32_t spdk_env_get_next_core(uint32_t prev_core);

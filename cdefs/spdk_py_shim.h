@@ -37,6 +37,19 @@ struct spdk_py_nvme_cmd {
 	...;
 };
 
+struct spdk_py_later_buf {
+	size_t len;
+	uint8_t data[];
+	...;
+};
+
+struct spdk_py_disk {
+	struct spdk_bdev bdev;
+	uint32_t io_types;
+	uint64_t timeout_us;
+	...;
+};
+
 struct spdk_py_vbdev {
 	struct spdk_bdev bdev;
 	struct spdk_bdev *base_bdev;
@@ -63,6 +76,7 @@ void spdk_py_vbdev_free(struct spdk_py_vbdev *node);
 int spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name);
 void spdk_py_vbdev_close_base(struct spdk_py_vbdev *node);
 void spdk_py_vbdev_copy_properties(struct spdk_py_vbdev *node);
+int spdk_py_vbdev_follow_resize(struct spdk_py_vbdev *node);
 void spdk_py_bdev_uuid(struct spdk_bdev *bdev, char *out);
 int spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid);
 void spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node);
@@ -106,6 +120,21 @@ struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
 void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
 int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, void *cb_arg);
 
+int spdk_py_deferred_complete(uint64_t ticket, int status);
+
+struct spdk_py_disk *spdk_py_disk_alloc(const char *name, const char *product_name, void *py);
+void spdk_py_disk_free(struct spdk_py_disk *disk);
+int spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, uint64_t num_blocks,
+			      uint32_t alignment_log2, bool write_cache, const char *uuid);
+int spdk_py_disk_register(struct spdk_py_disk *disk);
+void spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk);
+void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
+uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
+void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
+int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
+			 int64_t *pending, void *cb_arg);
+
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
 int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name,
@@ -116,6 +145,9 @@ extern "Python+C" void spdk_py_module_fini(void);
 extern "Python+C" void spdk_py_examine(struct spdk_bdev *bdev);
 extern "Python+C" int spdk_py_config_json(struct spdk_json_write_ctx *w);
 extern "Python+C" int spdk_py_destruct(void *py);
+extern "Python+C" int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types,
+					 uint64_t *offsets, uint64_t *nblocks, void **bases,
+					 size_t *lens, int *statuses, int n, uint64_t *entered);
 extern "Python+C" int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch,
 					   struct spdk_bdev_io **ios, int *types, int n);
 extern "Python+C" int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,

@@ -91,7 +91,8 @@ shim_config_json(struct spdk_json_write_ctx *w)
 int
 spdk_py_get_ctx_size(void)
 {
-	return sizeof(struct spdk_py_io);
+	/* A vbdev's I/O or a disk's: one module, one context size. */
+	return spdk_max(sizeof(struct spdk_py_io), sizeof(struct spdk_py_disk_io));
 }
 
 /* Python's log lines go to SPDK's log, like every other module's. */

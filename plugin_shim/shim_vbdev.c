@@ -407,3 +407,10 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 	spdk_for_each_channel(node, shim_stats_channel, ctx, shim_stats_done);
 	return 0;
 }
+
+/* The base changed size: the vbdev takes the new one (its own users get RESIZE). */
+int
+spdk_py_vbdev_follow_resize(struct spdk_py_vbdev *node)
+{
+	return spdk_bdev_notify_blockcnt_change(&node->bdev, spdk_bdev_get_num_blocks(node->base_bdev));
+}

@@ -171,6 +171,75 @@ struct spdk_py_nvme_cmd {
 	struct spdk_bdev_io_wait_entry	wait;
 };
 
+/* A completion that comes later, from any thread, to the I/O's own thread
+ * (shim_deferred.c). Embedded in the I/O's context.
+ */
+typedef void (*spdk_py_deferred_fn)(void *ctx, int status);
+
+struct spdk_py_deferred {
+	uint64_t			ticket;
+	struct spdk_thread		*thread;	/* the I/O's */
+	spdk_py_deferred_fn		done;
+	void				*ctx;
+	int				status;
+	bool				sent;		/* its completion is on its way */
+	TAILQ_ENTRY(spdk_py_deferred)	link;
+};
+
+/* A base bdev implemented in Python (shim_disk.c). */
+struct spdk_py_disk {
+	struct spdk_bdev	bdev;
+	void			*py;		/* ffi handle of the Python disk object */
+	uint32_t		io_types;	/* the types Python does, advertised */
+	uint64_t		timeout_us;	/* a pending I/O fails after this; 0: never */
+	bool			deleting;
+	uint64_t		retired_stall_ticks; /* channels gone: their longest stall */
+	uint64_t		retired_timed_out;
+	int			collecting;	/* collections in flight */
+	bool			unregister_pending;
+};
+
+struct spdk_py_disk_channel;
+
+/* A deferred I/O's data, apart from the caller's: the I/O and Python each
+ * hold a reference (a late worker writes into it, not into freed buffers).
+ */
+struct spdk_py_later_buf {
+	int				refs;
+	size_t				len;
+	uint8_t				data[];
+};
+
+struct spdk_py_disk_io {
+	uint8_t				state;
+	struct spdk_py_disk_channel	*ch;
+	void				*bounce;	/* a scattered I/O's data, contiguous */
+	size_t				bounce_len;
+	struct spdk_py_later_buf	*later_buf;	/* a deferred I/O's data */
+	uint64_t			deadline;	/* ticks; 0: none */
+	struct spdk_py_deferred		deferred;
+	TAILQ_ENTRY(spdk_py_disk_io)	link;		/* submitted, or pending */
+};
+
+struct spdk_py_disk_channel {
+	struct spdk_py_disk			*disk;
+	struct spdk_thread			*thread;
+	struct spdk_poller			*poller;	/* while I/Os are queued */
+	struct spdk_poller			*timer;		/* while I/Os are pending */
+	TAILQ_HEAD(, spdk_py_disk_io)		submitted;
+	TAILQ_HEAD(, spdk_py_disk_io)		pending;
+	int64_t					pending_count;
+	uint64_t				max_stall_ticks; /* longest wait to enter Python */
+	uint64_t				timed_out;
+	struct spdk_bdev_io			*ios[SPDK_PY_BATCH];
+	int					types[SPDK_PY_BATCH];
+	uint64_t				offsets[SPDK_PY_BATCH];
+	uint64_t				nblocks[SPDK_PY_BATCH];
+	void					*bases[SPDK_PY_BATCH];
+	size_t					lens[SPDK_PY_BATCH];
+	int					statuses[SPDK_PY_BATCH];
+};
+
 /* Module-level (shim_module.c). */
 extern struct spdk_bdev_module g_spdk_py_module;
 int spdk_py_get_ctx_size(void);
@@ -182,6 +251,7 @@ void spdk_py_vbdev_free(struct spdk_py_vbdev *node);
 int spdk_py_vbdev_open_base(struct spdk_py_vbdev *node, const char *base_name);
 void spdk_py_vbdev_close_base(struct spdk_py_vbdev *node);
 void spdk_py_vbdev_copy_properties(struct spdk_py_vbdev *node);
+int spdk_py_vbdev_follow_resize(struct spdk_py_vbdev *node);
 void spdk_py_bdev_uuid(struct spdk_bdev *bdev, char *out);
 int spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid);
 void spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node);
@@ -229,6 +299,25 @@ struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
 void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
 int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, void *cb_arg);
 
+/* Deferred completion (shim_deferred.c). */
+uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, spdk_py_deferred_fn done, void *ctx);
+bool spdk_py_deferred_cancel(struct spdk_py_deferred *d);
+int spdk_py_deferred_complete(uint64_t ticket, int status);
+
+/* Disks (shim_disk.c). */
+struct spdk_py_disk *spdk_py_disk_alloc(const char *name, const char *product_name, void *py);
+void spdk_py_disk_free(struct spdk_py_disk *disk);
+int spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, uint64_t num_blocks,
+			      uint32_t alignment_log2, bool write_cache, const char *uuid);
+int spdk_py_disk_register(struct spdk_py_disk *disk);
+void spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk);
+void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
+uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
+void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
+int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
+			 int64_t *pending, void *cb_arg);
+
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 int spdk_py_rpc_slot(const char *method);
@@ -242,6 +331,9 @@ void spdk_py_module_fini(void);
 void spdk_py_examine(struct spdk_bdev *bdev);
 int spdk_py_config_json(struct spdk_json_write_ctx *w);
 int spdk_py_destruct(void *py);
+int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
+		       uint64_t *nblocks, void **bases, size_t *lens, int *statuses, int n,
+		       uint64_t *entered);
 int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
 			 int *types, int n);
 int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,

@@ -375,6 +375,14 @@ def examine(bdev_name):
 
 # vbdev_passthru_base_bdev_event_cb / _hotremove_cb
 def base_event(event_type, bdev_ptr):
+    if event_type == BdevEvent.RESIZE:
+        # The vbdev follows its base's size; its own users hear RESIZE.
+        for pt_node in pt_nodes:
+            if pt_node.node.base_bdev == bdev_ptr:
+                rc = binding.lib.spdk_py_vbdev_follow_resize(pt_node.node)
+                if rc:
+                    log.error("%s: could not follow its base's resize (%d)" % (pt_node.name, rc))
+        return
     if event_type != BdevEvent.REMOVE:
         log.notice("Unsupported bdev event: type %d" % event_type)
         return

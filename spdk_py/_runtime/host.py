@@ -17,6 +17,9 @@ from spdk_py._runtime.io_errors import io_exception
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.plugins import configured as configured_plugins
 
+# How long a Python thread may hold the GIL while another waits for it.
+SWITCH_INTERVAL_S = 0.0001
+
 # The plugin modules loaded at start, in order.
 plugins = []
 
@@ -68,6 +71,10 @@ def install(ffi, lib):
 
     @_guarded(ffi, error=-1)
     def spdk_py_start():
+        # A reactor that enters Python waits for a worker thread holding the
+        # GIL until the worker blocks or this interval runs out (default 5 ms):
+        # keep a reactor's wait well under a millisecond.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
             load_plugins()
             jsonrpc.register_all()
@@ -107,6 +114,14 @@ def install(ffi, lib):
         except Exception as exc:
             io_exception(vb, "submit_batch", types[0], exc)
             return -1
+        return 0
+
+    # A disk's batch: the disk fails only the I/O whose hook raised; what
+    # escapes fails the rest (C pre-set their status to FAILED).
+    @_guarded(ffi, error=-1)
+    def spdk_py_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, n, entered):
+        entered[0] = lib.spdk_get_ticks()
+        from_handle(py).run_batch(ios, types, offsets, nblocks, bases, lens, statuses, n)
         return 0
 
     @_guarded(ffi, error=-1)

@@ -2,7 +2,7 @@
 
 import sys
 
-from spdk_py import vbdev
+from spdk_py import disk, vbdev
 from spdk_py.jsonrpc import rpc_method
 
 
@@ -11,6 +11,7 @@ def spdk_py_get_objects(params):
     """Counts of the Python objects the shim may still call into."""
     from spdk_py._runtime import host
 
-    return {"vbdevs": len(vbdev.live), "waiters": len(vbdev.pending_waiters()),
+    return {"vbdevs": len(vbdev.live), "disks": len(disk.disks),
+            "waiters": len(vbdev.pending_waiters()),
             "plugins": [p.__name__ for p in host.plugins],
             "python": "%d.%d.%d" % sys.version_info[:3]}

@@ -4,6 +4,8 @@ the shim's build, the launcher and rpc.py."""
 import os
 
 DEFAULT = ("spdk_py.passthru",)
+# Loaded whatever the configuration: Python disks are a module of spdk_py's own.
+BUILTIN = ("spdk_py.disk",)
 
 
 def split(text):
@@ -11,6 +13,8 @@ def split(text):
 
 
 def configured():
-    """SPDK_PY_PLUGINS (comma-separated module names), else the built-in ones."""
+    """The built-in modules, then SPDK_PY_PLUGINS (comma-separated module
+    names), else the default ones."""
     text = os.environ.get("SPDK_PY_PLUGINS")
-    return split(text) if text else list(DEFAULT)
+    chosen = split(text) if text else list(DEFAULT)
+    return list(dict.fromkeys([*BUILTIN, *chosen]))

@@ -112,7 +112,7 @@ def main(argv=None):
     from spdk_py._runtime import plugins
 
     pathlib.Path(args.methods_header).write_text(
-        methods_header(jsonrpc.defined_by(plugins.DEFAULT)))
+        methods_header(jsonrpc.defined_by(plugins.BUILTIN + plugins.DEFAULT)))
 
 
 if __name__ == "__main__":

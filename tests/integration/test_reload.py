@@ -117,4 +117,4 @@ def test_reload_refuses_what_it_cannot_reload(spdk_app, py_env, plugin_dir):
         assert err.value.code == -32602
     # With nothing to quiesce, a reload is immediate and the target goes on.
     assert target.rpc("spdk_py_reload_plugin", name=MODULE)["vbdevs"] == []
-    assert target.rpc("spdk_py_get_objects")["plugins"] == ["spdk_py.passthru", MODULE]
+    assert target.rpc("spdk_py_get_objects")["plugins"] == ["spdk_py.disk", "spdk_py.passthru", MODULE]

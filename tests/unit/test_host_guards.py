@@ -58,7 +58,8 @@ def test_every_callback_is_guarded(externs, capsys):
     assert {"spdk_py_start", "spdk_py_examine", "spdk_py_config_json", "spdk_py_destruct",
             "spdk_py_submit_batch", "spdk_py_complete_batch", "spdk_py_io_type_supported",
             "spdk_py_dump_info_json", "spdk_py_base_event", "spdk_py_vbdev_released",
-            "spdk_py_done", "spdk_py_rpc_call", "spdk_py_module_fini"} <= set(externs)
+            "spdk_py_done", "spdk_py_rpc_call", "spdk_py_module_fini",
+            "spdk_py_disk_batch"} <= set(externs)
     for name, (func, options) in externs.items():
         args = [object()] * len(inspect.signature(func).parameters)
         result = func(*args)  # raises nothing

@@ -1,0 +1,617 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ * A base bdev whose I/O Python does: the device itself, not a filter. Each
+ * channel queues its I/Os and its poller hands Python a batch per call with
+ * the scalars and the data buffer of each (a read gets its buffer first, as
+ * a base bdev's read must). Python completes an I/O in the batch (a status
+ * per I/O, completed by C after the call), or takes a ticket and completes
+ * it later from any thread (shim_deferred.c). C owns every I/O: one Python
+ * left untaken is failed, one pending past the disk's timeout is failed, and
+ * a delete fails what is pending before it unregisters.
+ */
+
+#include "spdk_py_shim.h"
+#include "spdk/env.h"
+#include "spdk/likely.h"
+#include "spdk/log.h"
+#include "spdk/util.h"
+#include "spdk/uuid.h"
+
+#define SHIM_DISK_QUEUED	0
+#define SHIM_DISK_IN_PYTHON	1
+#define SHIM_DISK_PENDING	2
+#define SHIM_DISK_DONE		3
+
+/* How often a channel with pending I/Os looks for timed out ones. */
+#define SHIM_DISK_TIMER_US	1000
+
+static int shim_disk_expire(void *arg);
+
+static inline struct spdk_py_disk_io *
+shim_disk_io(struct spdk_bdev_io *bdev_io)
+{
+	return (struct spdk_py_disk_io *)bdev_io->driver_ctx;
+}
+
+static inline struct spdk_py_disk *
+shim_disk_of(struct spdk_bdev_io *bdev_io)
+{
+	return SPDK_CONTAINEROF(bdev_io->bdev, struct spdk_py_disk, bdev);
+}
+
+static inline bool
+shim_disk_has_data(const struct spdk_bdev_io *bdev_io)
+{
+	return bdev_io->type == SPDK_BDEV_IO_TYPE_READ || bdev_io->type == SPDK_BDEV_IO_TYPE_WRITE ||
+	       bdev_io->type == SPDK_BDEV_IO_TYPE_COMPARE;
+}
+
+static void
+shim_copy_to_iovs(struct spdk_bdev_io *bdev_io, const uint8_t *src, size_t len)
+{
+	struct iovec *iov = bdev_io->u.bdev.iovs;
+	size_t n;
+	int i;
+
+	for (i = 0; i < bdev_io->u.bdev.iovcnt && len > 0; i++) {
+		n = spdk_min(len, iov[i].iov_len);
+		memcpy(iov[i].iov_base, src, n);
+		src += n;
+		len -= n;
+	}
+}
+
+static void
+shim_copy_from_iovs(struct spdk_bdev_io *bdev_io, uint8_t *dst, size_t len)
+{
+	struct iovec *iov = bdev_io->u.bdev.iovs;
+	size_t n;
+	int i;
+
+	for (i = 0; i < bdev_io->u.bdev.iovcnt && len > 0; i++) {
+		n = spdk_min(len, iov[i].iov_len);
+		memcpy(dst, iov[i].iov_base, n);
+		dst += n;
+		len -= n;
+	}
+}
+
+static void
+shim_later_buf_put(struct spdk_py_later_buf *buf)
+{
+	if (__atomic_sub_fetch(&buf->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(buf);
+	}
+}
+
+/* Python's reference to a deferred I/O's buffer, given back after it
+ * completed the I/O (its worker touches the buffer no more).
+ */
+void
+spdk_py_later_buf_put(struct spdk_py_later_buf *buf)
+{
+	shim_later_buf_put(buf);
+}
+
+/* Complete once: a read's data goes from a buffer of ours (a deferred I/O's,
+ * or the contiguous one a scattered I/O was given) to the caller's first.
+ */
+static void
+shim_disk_complete(struct spdk_bdev_io *bdev_io, int status)
+{
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
+	bool read_ok = bdev_io->type == SPDK_BDEV_IO_TYPE_READ &&
+		       status == SPDK_BDEV_IO_STATUS_SUCCESS;
+
+	if (io->later_buf != NULL) {
+		if (read_ok) {
+			shim_copy_to_iovs(bdev_io, io->later_buf->data, io->later_buf->len);
+		}
+		shim_later_buf_put(io->later_buf);
+		io->later_buf = NULL;
+	} else if (io->bounce != NULL && read_ok) {
+		shim_copy_to_iovs(bdev_io, io->bounce, io->bounce_len);
+	}
+	free(io->bounce);
+	io->bounce = NULL;
+	if (io->state == SHIM_DISK_PENDING) {
+		TAILQ_REMOVE(&io->ch->pending, io, link);
+		io->ch->pending_count--;
+	}
+	io->state = SHIM_DISK_DONE;
+	spdk_bdev_io_complete(bdev_io, status);
+}
+
+/* A ticket's completion arrived on this thread. */
+static void
+shim_disk_deferred_done(void *ctx, int status)
+{
+	shim_disk_complete(ctx, status);
+}
+
+/* Python keeps this I/O past its batch: a ticket to complete it with, from
+ * any thread (spdk_py_deferred_complete), or 0 if it is not Python's to keep
+ * (or no memory). An I/O with data gets a buffer of its own in *buf (the
+ * data of a write or compare copied in; a read's copied out when it
+ * completes): a worker that finishes after a timeout writes into that, never
+ * into buffers the I/O gave back. Python puts its reference once it has
+ * completed the I/O (spdk_py_later_buf_put).
+ */
+uint64_t
+spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
+{
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
+	struct spdk_py_disk_channel *ch = io->ch;
+	size_t len;
+
+	*buf = NULL;
+	if (io->state != SHIM_DISK_IN_PYTHON) {
+		return 0;
+	}
+	if (shim_disk_has_data(bdev_io)) {
+		len = bdev_io->u.bdev.num_blocks * bdev_io->bdev->blocklen;
+		io->later_buf = malloc(sizeof(*io->later_buf) + len);
+		if (io->later_buf == NULL) {
+			return 0;
+		}
+		io->later_buf->refs = 2;	/* the I/O's, and Python's */
+		io->later_buf->len = len;
+		if (bdev_io->type != SPDK_BDEV_IO_TYPE_READ) {
+			shim_copy_from_iovs(bdev_io, io->later_buf->data, len);
+		}
+		*buf = io->later_buf;
+	}
+	io->state = SHIM_DISK_PENDING;
+	io->deadline = ch->disk->timeout_us ?
+		       spdk_get_ticks() + ch->disk->timeout_us * spdk_get_ticks_hz() / 1000000 : 0;
+	TAILQ_INSERT_TAIL(&ch->pending, io, link);
+	ch->pending_count++;
+	if (ch->timer == NULL && ch->disk->timeout_us) {
+		ch->timer = spdk_poller_register(shim_disk_expire, ch, SHIM_DISK_TIMER_US);
+	}
+	return spdk_py_deferred_add(&io->deferred, shim_disk_deferred_done, bdev_io);
+}
+
+/* Fail pending I/Os: those past their deadline, or all of them (delete). */
+static int
+shim_disk_fail_pending(struct spdk_py_disk_channel *ch, bool all, const char *why)
+{
+	struct spdk_py_disk_io *io, *tmp;
+	uint64_t now = spdk_get_ticks();
+	int n = 0;
+
+	TAILQ_FOREACH_SAFE(io, &ch->pending, link, tmp) {
+		if (!all && (io->deadline == 0 || io->deadline > now)) {
+			continue;
+		}
+		if (spdk_py_deferred_cancel(&io->deferred)) {
+			n++;
+			shim_disk_complete(spdk_bdev_io_from_ctx(io), SPDK_BDEV_IO_STATUS_FAILED);
+		}
+	}
+	if (n > 0) {
+		SPDK_ERRLOG("%s: failed %d I/O(s) Python had not completed: %s\n",
+			    ch->disk->bdev.name, n, why);
+	}
+	return n;
+}
+
+static int
+shim_disk_expire(void *arg)
+{
+	struct spdk_py_disk_channel *ch = arg;
+	int n = shim_disk_fail_pending(ch, false, "timed out");
+
+	ch->timed_out += n;
+	if (TAILQ_EMPTY(&ch->pending)) {
+		spdk_poller_unregister(&ch->timer);
+	}
+	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+}
+
+/* One batch into Python: scalars and the first data buffer of each I/O. */
+static int
+shim_disk_run(struct spdk_py_disk_channel *ch)
+{
+	struct spdk_py_disk_io *io;
+	struct spdk_bdev_io *bdev_io;
+	uint64_t called, entered = 0;
+	int n = 0, i;
+
+	while (n < SPDK_PY_BATCH && (io = TAILQ_FIRST(&ch->submitted)) != NULL) {
+		TAILQ_REMOVE(&ch->submitted, io, link);
+		bdev_io = spdk_bdev_io_from_ctx(io);
+		io->state = SHIM_DISK_IN_PYTHON;
+		ch->ios[n] = bdev_io;
+		ch->types[n] = bdev_io->type;
+		/* RESET has no block range (u.bdev is not its union member). */
+		ch->offsets[n] = bdev_io->type == SPDK_BDEV_IO_TYPE_RESET ? 0 :
+				 bdev_io->u.bdev.offset_blocks;
+		ch->nblocks[n] = bdev_io->type == SPDK_BDEV_IO_TYPE_RESET ? 0 :
+				 bdev_io->u.bdev.num_blocks;
+		if (shim_disk_has_data(bdev_io) && bdev_io->u.bdev.iovcnt == 1) {
+			ch->bases[n] = bdev_io->u.bdev.iovs[0].iov_base;
+			ch->lens[n] = bdev_io->u.bdev.iovs[0].iov_len;
+		} else if (shim_disk_has_data(bdev_io)) {
+			/* Python sees one buffer: a scattered I/O's data, gathered. */
+			io->bounce_len = ch->nblocks[n] * bdev_io->bdev->blocklen;
+			io->bounce = malloc(io->bounce_len);
+			if (io->bounce == NULL) {
+				shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_NOMEM);
+				continue;
+			}
+			if (bdev_io->type != SPDK_BDEV_IO_TYPE_READ) {
+				shim_copy_from_iovs(bdev_io, io->bounce, io->bounce_len);
+			}
+			ch->bases[n] = io->bounce;
+			ch->lens[n] = io->bounce_len;
+		} else {
+			ch->bases[n] = NULL;
+			ch->lens[n] = 0;
+		}
+		ch->statuses[n] = SPDK_BDEV_IO_STATUS_FAILED;
+		n++;
+	}
+	if (n == 0) {
+		return 0;
+	}
+	called = spdk_get_ticks();
+	spdk_py_disk_batch(ch->disk->py, ch->ios, ch->types, ch->offsets, ch->nblocks, ch->bases,
+			   ch->lens, ch->statuses, n, &entered);
+	/* Time to get into Python: the GIL, if a worker thread held it. */
+	if (entered > called && entered - called > ch->max_stall_ticks) {
+		ch->max_stall_ticks = entered - called;
+	}
+	for (i = 0; i < n; i++) {
+		if (shim_disk_io(ch->ios[i])->state == SHIM_DISK_IN_PYTHON) {
+			shim_disk_complete(ch->ios[i], ch->statuses[i]);
+		}
+	}
+	return n;
+}
+
+static int
+shim_disk_poll(void *arg)
+{
+	struct spdk_py_disk_channel *ch = arg;
+	int n;
+
+	if (TAILQ_EMPTY(&ch->submitted)) {
+		spdk_poller_unregister(&ch->poller);
+		return SPDK_POLLER_IDLE;
+	}
+	if (spdk_py_try_lock_executor() != 0) {
+		return SPDK_POLLER_BUSY;	/* another reactor is in Python: next poll */
+	}
+	n = shim_disk_run(ch);
+	spdk_py_unlock_executor();
+	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+}
+
+static void
+shim_disk_queue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
+
+	io->state = SHIM_DISK_QUEUED;
+	TAILQ_INSERT_TAIL(&ch->submitted, io, link);
+	if (ch->poller == NULL) {
+		ch->poller = spdk_poller_register(shim_disk_poll, ch, 0);
+		if (ch->poller == NULL) {
+			TAILQ_REMOVE(&ch->submitted, io, link);
+			SPDK_ERRLOG("%s: cannot poll for Python; failing the I/O\n", ch->disk->bdev.name);
+			shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		}
+	}
+}
+
+static void
+shim_disk_read_buf(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_io, bool success)
+{
+	if (!success) {
+		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	shim_disk_queue(spdk_io_channel_get_ctx(_ch), bdev_io);
+}
+
+static void
+shim_disk_submit_request(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_disk_channel *ch = spdk_io_channel_get_ctx(_ch);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
+
+	/* driver_ctx is not cleared by the bdev layer. */
+	io->ch = ch;
+	io->bounce = NULL;
+	io->later_buf = NULL;
+	if (spdk_unlikely(ch->disk->deleting)) {
+		io->state = SHIM_DISK_IN_PYTHON;
+		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	if (bdev_io->type == SPDK_BDEV_IO_TYPE_READ) {
+		/* A base bdev gives a read its buffer (the caller may have none). */
+		spdk_bdev_io_get_buf(bdev_io, shim_disk_read_buf,
+				     bdev_io->u.bdev.num_blocks * bdev_io->bdev->blocklen);
+		return;
+	}
+	shim_disk_queue(ch, bdev_io);
+}
+
+static bool
+shim_disk_io_type_supported(void *ctx, enum spdk_bdev_io_type type)
+{
+	struct spdk_py_disk *disk = ctx;
+
+	return type < 32 && (disk->io_types & (1u << type));
+}
+
+static struct spdk_io_channel *
+shim_disk_get_io_channel(void *ctx)
+{
+	return spdk_get_io_channel(ctx);
+}
+
+static int
+shim_disk_destruct(void *ctx)
+{
+	struct spdk_py_disk *disk = ctx;
+
+	return spdk_py_destruct(disk->py);
+}
+
+static int
+shim_disk_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
+{
+	struct spdk_py_disk *disk = ctx;
+
+	return spdk_py_dump_info_json(disk->py, w);
+}
+
+static void
+shim_disk_write_config_json(struct spdk_bdev *bdev, struct spdk_json_write_ctx *w)
+{
+	/* The module's config_json recreates disks, with their plugin's params. */
+}
+
+static const struct spdk_bdev_fn_table g_shim_disk_fn_table = {
+	.destruct		= shim_disk_destruct,
+	.submit_request		= shim_disk_submit_request,
+	.io_type_supported	= shim_disk_io_type_supported,
+	.get_io_channel		= shim_disk_get_io_channel,
+	.dump_info_json		= shim_disk_dump_info_json,
+	.write_config_json	= shim_disk_write_config_json,
+};
+
+struct spdk_py_disk *
+spdk_py_disk_alloc(const char *name, const char *product_name, void *py)
+{
+	struct spdk_py_disk *disk = calloc(1, sizeof(*disk));
+
+	if (disk == NULL) {
+		return NULL;
+	}
+	disk->bdev.name = strdup(name);
+	disk->bdev.product_name = strdup(product_name);
+	if (disk->bdev.name == NULL || disk->bdev.product_name == NULL) {
+		spdk_py_disk_free(disk);
+		return NULL;
+	}
+	disk->bdev.ctxt = disk;
+	disk->bdev.fn_table = &g_shim_disk_fn_table;
+	disk->bdev.module = &g_spdk_py_module;
+	disk->py = py;
+	return disk;
+}
+
+void
+spdk_py_disk_free(struct spdk_py_disk *disk)
+{
+	free(disk->bdev.name);
+	free(disk->bdev.product_name);
+	free(disk);
+}
+
+/* The geometry, before registration; -EINVAL for a UUID that is not one. */
+int
+spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, uint64_t num_blocks,
+			  uint32_t alignment_log2, bool write_cache, const char *uuid)
+{
+	disk->bdev.blocklen = block_size;
+	disk->bdev.blockcnt = num_blocks;
+	disk->bdev.required_alignment = alignment_log2;
+	disk->bdev.write_cache = write_cache;
+	return spdk_uuid_parse(&disk->bdev.uuid, uuid);
+}
+
+static int
+shim_disk_ch_create(void *io_device, void *ctx_buf)
+{
+	struct spdk_py_disk_channel *ch = ctx_buf;
+
+	ch->disk = io_device;
+	ch->thread = spdk_get_thread();
+	TAILQ_INIT(&ch->submitted);
+	TAILQ_INIT(&ch->pending);
+	return 0;
+}
+
+static void
+shim_disk_ch_destroy(void *io_device, void *ctx_buf)
+{
+	struct spdk_py_disk_channel *ch = ctx_buf;
+	struct spdk_py_disk *disk = io_device;
+
+	struct spdk_py_disk_io *io;
+
+	/* The bdev layer puts a channel once its I/Os are done; one still pending
+	 * here was abandoned above us: its ticket is cancelled, not completed into
+	 * a channel that is gone.
+	 */
+	while ((io = TAILQ_FIRST(&ch->pending)) != NULL) {
+		TAILQ_REMOVE(&ch->pending, io, link);
+		spdk_py_deferred_cancel(&io->deferred);
+		if (io->later_buf != NULL) {
+			shim_later_buf_put(io->later_buf);
+			io->later_buf = NULL;
+		}
+		SPDK_ERRLOG("%s: an I/O still pending when its channel went away; dropped\n",
+			    disk->bdev.name);
+	}
+	disk->retired_stall_ticks = spdk_max(disk->retired_stall_ticks, ch->max_stall_ticks);
+	disk->retired_timed_out += ch->timed_out;
+	spdk_poller_unregister(&ch->poller);
+	spdk_poller_unregister(&ch->timer);
+}
+
+int
+spdk_py_disk_register(struct spdk_py_disk *disk)
+{
+	int rc;
+
+	spdk_io_device_register(disk, shim_disk_ch_create, shim_disk_ch_destroy,
+				sizeof(struct spdk_py_disk_channel), disk->bdev.name);
+	rc = spdk_bdev_register(&disk->bdev);
+	if (rc != 0) {
+		spdk_io_device_unregister(disk, NULL);
+	}
+	return rc;
+}
+
+static void
+shim_disk_released(void *io_device)
+{
+	struct spdk_py_disk *disk = io_device;
+
+	spdk_py_vbdev_released(disk->py);
+	spdk_py_disk_free(disk);
+}
+
+/* The bdev layer destructs the disk: its io_device goes, then the C struct. */
+void
+spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk)
+{
+	if (disk->collecting > 0) {
+		disk->unregister_pending = true;
+		return;
+	}
+	disk->unregister_pending = false;
+	spdk_io_device_unregister(disk, shim_disk_released);
+}
+
+struct shim_disk_delete {
+	struct spdk_py_disk	*disk;
+	void			*cb_arg;
+};
+
+static void
+shim_disk_fail_channel(struct spdk_io_channel_iter *i)
+{
+	struct spdk_py_disk_channel *ch =
+		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+
+	shim_disk_fail_pending(ch, true, "the disk is being deleted");
+	spdk_for_each_channel_continue(i, 0);
+}
+
+static void
+shim_disk_failed_all(struct spdk_io_channel_iter *i, int status)
+{
+	struct shim_disk_delete *ctx = spdk_io_channel_iter_get_ctx(i);
+
+	spdk_bdev_unregister(&ctx->disk->bdev, spdk_py_done, ctx->cb_arg);
+	free(ctx);
+}
+
+/* Delete: new I/Os fail from now on, pending ones fail on their threads, then
+ * the bdev is unregistered; spdk_py_done(cb_arg, rc) when it is gone.
+ */
+void
+spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
+{
+	struct shim_disk_delete *ctx = calloc(1, sizeof(*ctx));
+
+	disk->deleting = true;
+	if (ctx == NULL) {
+		spdk_bdev_unregister(&disk->bdev, spdk_py_done, cb_arg);
+		return;
+	}
+	ctx->disk = disk;
+	ctx->cb_arg = cb_arg;
+	spdk_for_each_channel(disk, shim_disk_fail_channel, ctx, shim_disk_failed_all);
+}
+
+
+struct shim_disk_collect {
+	struct spdk_py_disk *disk;
+	uint64_t	*stall_ticks;
+	uint64_t	*timed_out;
+	int64_t		*pending;
+	void		*cb_arg;
+};
+
+static void
+shim_disk_collect_channel(struct spdk_io_channel_iter *i)
+{
+	struct shim_disk_collect *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct spdk_py_disk_channel *ch =
+		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+
+	*ctx->stall_ticks = spdk_max(*ctx->stall_ticks, ch->max_stall_ticks);
+	*ctx->timed_out += ch->timed_out;
+	*ctx->pending += ch->pending_count;
+	spdk_for_each_channel_continue(i, 0);
+}
+
+static void
+shim_disk_collected(struct spdk_io_channel_iter *i, int status)
+{
+	struct shim_disk_collect *ctx = spdk_io_channel_iter_get_ctx(i);
+
+	struct spdk_py_disk *disk = ctx->disk;
+
+	spdk_py_done(ctx->cb_arg, status);
+	free(ctx);
+	/* SPDK unregisters no io_device with a for_each_channel in flight. */
+	if (--disk->collecting == 0 && disk->unregister_pending) {
+		spdk_py_disk_io_device_unregister(disk);
+	}
+}
+
+/* The disk's figures over every channel (each read on its own thread): its
+ * longest wait to enter Python, I/Os timed out, I/Os pending now;
+ * spdk_py_done(cb_arg, rc) when they are in.
+ */
+int
+spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
+		     int64_t *pending, void *cb_arg)
+{
+	struct shim_disk_collect *ctx;
+
+	if (disk->deleting) {
+		return -ENODEV;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL) {
+		return -ENOMEM;
+	}
+	*stall_ticks = disk->retired_stall_ticks;
+	*timed_out = disk->retired_timed_out;
+	*pending = 0;
+	ctx->disk = disk;
+	ctx->stall_ticks = stall_ticks;
+	ctx->timed_out = timed_out;
+	ctx->pending = pending;
+	ctx->cb_arg = cb_arg;
+	disk->collecting++;
+	spdk_for_each_channel(disk, shim_disk_collect_channel, ctx, shim_disk_collected);
+	return 0;
+}
+
+/* A new size; the bdev layer tells every open descriptor (RESIZE). */
+int
+spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks)
+{
+	return spdk_bdev_notify_blockcnt_change(&disk->bdev, num_blocks);
+}

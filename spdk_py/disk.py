@@ -1,0 +1,404 @@
+"""Be the device: a bdev implemented in Python (what nbdkit's Python plugins
+are, inside SPDK: served over NVMe-oF, stacked on by any SPDK module).
+
+    from spdk_py.disk import Disk
+
+    class RamDisk(Disk):
+        def open(self, params):                  # bad params: raise ValueError
+            self.data = bytearray(self.num_blocks * self.block_size)
+
+        def read(self, io, offset, buf):         # fill buf (the I/O's own memory)
+            buf[:] = self.data[offset:offset + len(buf)]
+
+        def write(self, io, offset, buf):
+            self.data[offset:offset + len(buf)] = buf
+
+    # bdev_python_disk_create {"name": "PyDisk0", "plugin": "mymod:RamDisk",
+    #                          "num_blocks": 131072}
+
+Hooks, all optional; an I/O type is advertised exactly when its hook is
+defined (as nbdkit's can_* follow from the functions a plugin has), and the
+bdev layer emulates what it can (write_zeroes with writes):
+
+    read(io, offset, buf)        write(io, offset, buf)     compare(io, offset, buf)
+    flush(io, offset, length)    unmap(io, offset, length)  write_zeroes(io, offset, length)
+    reset(io)
+
+offset and length are in bytes; buf is one writable buffer of the I/O's data
+(zero-copy where the I/O has one buffer). A hook returns None (success), an
+IoStatus, or the Later it took; one that raises fails its I/O (logged).
+
+Completing later: `later = self.later(io)` inside the hook, then, from any
+thread (a worker, a future's callback), `later.done()` or `later.fail()`.
+The work uses `later.buffer` (the data of a write, or where a read's data
+goes), never the hook's buf: the I/O completes on its own SPDK thread,
+exactly once; one still pending after `timeout_ms` fails, and its late
+completion is dropped (and logged).
+"""
+
+import errno
+import importlib
+import json
+import uuid as uuid_module
+
+from spdk_py import jsonrpc, log
+from spdk_py.bdev import IoStatus, IoType
+from spdk_py._runtime.binding import binding
+from spdk_py._runtime.io_errors import io_exception
+from spdk_py.jsonrpc import RpcError, rpc_method
+from spdk_py.vbdev import finished, waiter
+
+SUCCESS, FAILED = int(IoStatus.SUCCESS), int(IoStatus.FAILED)
+HOOKS = {IoType.READ: "read", IoType.WRITE: "write", IoType.COMPARE: "compare",
+         IoType.FLUSH: "flush", IoType.UNMAP: "unmap", IoType.WRITE_ZEROES: "write_zeroes",
+         IoType.RESET: "reset"}
+_DATA = (IoType.READ, IoType.WRITE, IoType.COMPARE)
+INFO_KEY = "python_disk"
+CREATE = "bdev_python_disk_create"
+# A disk created without a uuid gets a name-based UUID of its name, plugin,
+# size and params under this namespace: the same at every start.
+UUID_NAMESPACE = uuid_module.UUID("0d9b6d5e-3f0e-4f5c-9d0a-59f1a7f0c0de")
+
+# Every disk by name, registered or being deleted.
+disks = {}
+
+
+class Later:
+    """An I/O its hook completes later, from any thread, exactly once."""
+
+    __slots__ = ("ticket", "disk", "buffer", "_buf")
+
+    def __init__(self, ticket, disk, buf):
+        ffi = binding.ffi
+        self.ticket = ticket
+        self.disk = disk
+        self._buf = buf
+        # The I/O's data, apart from the caller's (None for I/Os without data).
+        self.buffer = None if buf == ffi.NULL else ffi.buffer(buf.data, buf.len)
+
+    def done(self, status=SUCCESS):
+        """Complete the I/O (on its own thread, soon); False if it had been
+        failed already (timeout, delete): then this completion is dropped."""
+        lib = binding.lib
+        rc = lib.spdk_py_deferred_complete(self.ticket, int(status))
+        if self._buf != binding.ffi.NULL:
+            self.buffer = None
+            buf, self._buf = self._buf, binding.ffi.NULL
+            lib.spdk_py_later_buf_put(buf)
+        if rc == -errno.ENOENT:
+            log.error("%s: an I/O completed after it had failed (timeout or delete); "
+                      "this completion is dropped" % self.disk.name)
+            return False
+        if rc:
+            log.error("%s: could not send a completion to the I/O's thread (%d)"
+                      % (self.disk.name, rc))
+            return False
+        return True
+
+    def fail(self):
+        return self.done(FAILED)
+
+
+class Disk:
+    """Subclass, define open(params) and the hooks you need (module docstring)."""
+
+    product_name = "Python disk"
+    # A pending I/O fails after this; 0: never.
+    timeout_ms = 30000
+    # log2 of the buffer alignment the device needs (0: none).
+    required_alignment = 0
+    write_cache = False
+
+    def __init__(self, name, num_blocks, block_size=512, params=None, plugin=None,
+                 uuid=None):
+        ffi, lib = binding.require()
+        self.name = name
+        self.num_blocks = num_blocks
+        self.block_size = block_size
+        self.params = dict(params or {})
+        self.plugin = plugin or "%s:%s" % (type(self).__module__, type(self).__qualname__)
+        self.uuid = uuid or derived_uuid(name, self.plugin, num_blocks, block_size, self.params)
+        self.exceptions = 0
+        self.deleting = False
+        self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES
+        self.open(self.params)
+        self._handle = ffi.new_handle(self)
+        self.node = lib.spdk_py_disk_alloc(name.encode(), self.product_name.encode(),
+                                           self._handle)
+        if self.node == ffi.NULL:
+            raise MemoryError("could not allocate disk %s" % name)
+        self._bind_hooks()
+
+    # What a plugin defines.
+    def open(self, params):
+        """Set up the device from the create RPC's params; ValueError for bad ones."""
+        if params:
+            raise ValueError("%s takes no params (got %s)" % (type(self).__name__,
+                                                            ", ".join(sorted(params))))
+
+    def close(self):
+        """The disk is gone: release what open() took (never blocks the reactor)."""
+
+    def resize(self, num_blocks):
+        """The device takes a new size (bdev_python_disk_resize); raise
+        ValueError if it cannot. Not defined: the disk cannot be resized."""
+        raise ValueError("%s cannot be resized" % type(self).__name__)
+
+    def info(self):
+        """More for bdev_get_bdevs' driver_specific.python_disk (a dict)."""
+        return {}
+
+    # The machinery.
+    def later(self, io):
+        """Keep io past its hook; complete it with the Later, from any thread."""
+        ffi, lib = binding.ffi, binding.lib
+        buf = ffi.new("struct spdk_py_later_buf **")
+        ticket = lib.spdk_py_disk_defer(io, buf)
+        if not ticket:
+            raise RuntimeError("%s: this I/O cannot be kept (completed already, or no memory)"
+                               % self.name)
+        return Later(ticket, self, buf[0])
+
+    def _bind_hooks(self):
+        num_types = len(self.python_ios)
+        self._hooks = [None] * num_types
+        mask = 0
+        for io_type, name in HOOKS.items():
+            owner = next((k for k in type(self).__mro__ if name in vars(k)), None)
+            if owner is not None and owner is not Disk:
+                self._hooks[io_type] = getattr(self, name)
+                mask |= 1 << io_type
+        self.node.io_types = mask
+        self.node.timeout_us = int(self.timeout_ms * 1000)
+
+    def io_types(self):
+        return [IoType(t).name.lower() for t, hook in enumerate(self._hooks) if hook]
+
+    def run_batch(self, ios, types, offsets, nblocks, bases, lens, statuses, n):
+        """What C calls: a batch of I/Os, each to its hook; statuses out."""
+        buffer = binding.ffi.buffer
+        hooks, bs, seen = self._hooks, self.block_size, self.python_ios
+        read, write, compare, reset = IoType.READ, IoType.WRITE, IoType.COMPARE, IoType.RESET
+        for i in range(n):
+            io_type = types[i]
+            seen[io_type] += 1
+            hook = hooks[io_type]
+            if hook is None:
+                # Not advertised; the bdev layer sends resets regardless: a
+                # device with nothing to reset has reset.
+                statuses[i] = SUCCESS if io_type == reset else FAILED
+                continue
+            try:
+                if io_type == read or io_type == write or io_type == compare:
+                    result = hook(ios[i], offsets[i] * bs, buffer(bases[i], lens[i]))
+                elif io_type == reset:
+                    result = hook(ios[i])
+                else:
+                    result = hook(ios[i], offsets[i] * bs, nblocks[i] * bs)
+                if result is None or result is True:
+                    statuses[i] = SUCCESS
+                elif result is False:
+                    statuses[i] = FAILED
+                elif not isinstance(result, Later):
+                    statuses[i] = int(result)
+            except Exception as exc:
+                statuses[i] = FAILED
+                io_exception(self, hook.__name__, io_type, exc)
+
+    def config_params(self):
+        return {"name": self.name, "plugin": self.plugin, "num_blocks": self.num_blocks,
+                "block_size": self.block_size, "uuid": self.uuid, "params": self.params}
+
+    # What the shim's fn_table calls (through _runtime/host.py).
+    def destruct(self):
+        binding.lib.spdk_py_disk_io_device_unregister(self.node)
+        return 0
+
+    def released(self):
+        disks.pop(self.name, None)
+        try:
+            self.close()
+        except Exception as exc:
+            log.error("%s: close raised %r" % (self.name, exc))
+
+    def io_type_supported(self, io_type):  # C answers from the mask; for tools
+        return bool(self.node.io_types & (1 << io_type))
+
+    def dump_info(self):
+        info = {"plugin": self.plugin, "params": self.params, "timeout_ms": self.timeout_ms,
+                "io_types": self.io_types()}
+        info.update(self.info() or {})
+        return INFO_KEY, info
+
+    def collect(self, done):
+        """done(rc, {max_stall_us, timed_out, pending}), read on every channel."""
+        ffi, lib = binding.ffi, binding.lib
+        stall, timed_out, pending = (ffi.new("uint64_t *"), ffi.new("uint64_t *"),
+                                     ffi.new("int64_t *"))
+
+        def collected(rc):
+            done(rc, {"max_stall_us": stall[0] * 1e6 / lib.spdk_get_ticks_hz(),
+                      "timed_out": timed_out[0], "pending": pending[0]})
+        cb_arg = waiter(collected)
+        rc = lib.spdk_py_disk_collect(self.node, stall, timed_out, pending, cb_arg)
+        if rc:
+            finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
+
+
+def derived_uuid(name, plugin, num_blocks, block_size, params):
+    text = json.dumps([name, plugin, num_blocks, block_size, params], sort_keys=True)
+    return str(uuid_module.uuid5(UUID_NAMESPACE, text))
+
+
+def load_plugin(spec):
+    """The Disk subclass "module:Class" names (the module imported if need be)."""
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "plugin must be \"module:Class\", not %r" % spec)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s: cannot import %s: %s: %s"
+                       % (spec, module_name, type(exc).__name__, exc)) from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Disk)):
+        raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s: %s has no Disk subclass %s"
+                       % (spec, module_name, class_name))
+    return cls
+
+
+def create(name, plugin, num_blocks, block_size=512, uuid=None, params=None):
+    """Create and register a disk; RpcError naming the problem."""
+    from spdk_py.passthru import _check_bdev_name, _check_uuid
+
+    ffi, lib = binding.require()
+    _check_bdev_name("name", name)
+    if num_blocks <= 0:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "num_blocks must be above 0")
+    if block_size < 512 or block_size & (block_size - 1):
+        raise RpcError(jsonrpc.INVALID_PARAMS, "block_size must be a power of 2, 512 or more")
+    if name in disks or lib.spdk_bdev_get_by_name(name.encode()) != ffi.NULL:
+        raise RpcError.from_errno(-errno.EEXIST, "bdev %s exists already" % name)
+    cls = load_plugin(plugin)
+    try:
+        disk = cls(name, num_blocks, block_size, params, plugin, _check_uuid(uuid))
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s: bad params: %s" % (plugin, exc)) \
+            from None
+    if not disk.node.io_types:
+        disk.close()
+        lib.spdk_py_disk_free(disk.node)
+        raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s defines no I/O hook" % plugin)
+    rc = lib.spdk_py_disk_set_geometry(disk.node, block_size, num_blocks,
+                                       disk.required_alignment, disk.write_cache,
+                                       disk.uuid.encode())
+    if rc == 0:
+        disks[name] = disk
+        rc = lib.spdk_py_disk_register(disk.node)
+        if rc:
+            disks.pop(name, None)
+    if rc:
+        disk.close()
+        lib.spdk_py_disk_free(disk.node)
+        raise RpcError.from_errno(rc, "could not register disk %s" % name)
+    log.notice("disk %s: %s, %d blocks of %d bytes" % (name, plugin, num_blocks, block_size))
+    return disk
+
+
+def existing(name):
+    disk = disks.get(name)
+    if disk is None:
+        raise RpcError.from_errno(-errno.ENODEV, "no Python disk named %s" % name)
+    return disk
+
+
+def delete(name, done):
+    """Fail what is pending, unregister; done(rc) when the bdev is gone."""
+    disk = existing(name)
+    if disk.deleting:
+        raise RpcError.from_errno(-errno.EBUSY, "%s is being deleted" % name)
+    disk.deleting = True
+    binding.lib.spdk_py_disk_unregister(disk.node, waiter(done))
+
+
+# Module hooks the host calls.
+def config_json():
+    return [json.dumps({"method": CREATE, "params": disk.config_params()})
+            for disk in disks.values()]
+
+
+@rpc_method(CREATE, params={"name": str, "plugin": str, "num_blocks": int},
+            optional={"block_size": int, "uuid": str, "params": dict},
+            short={"name": "-b", "plugin": "-p", "num_blocks": "-n", "block_size": "-s",
+                   "uuid": "-u"})
+def rpc_bdev_python_disk_create(params):
+    """Create a bdev implemented in Python: plugin is "module:Class" (a Disk
+    subclass, imported if need be); params are the plugin's own."""
+    return create(params["name"], params["plugin"], params["num_blocks"],
+                  params.get("block_size", 512), params.get("uuid"), params.get("params"))\
+        .name
+
+
+@rpc_method("bdev_python_disk_delete", params={"name": str}, deferred=True,
+            short={"name": "-b"})
+def rpc_bdev_python_disk_delete(request, params):
+    """Delete a Python disk: its pending I/Os fail, then it is unregistered."""
+    def done(rc):
+        if rc:
+            request.error(-abs(rc), RpcError.from_errno(rc, "deleting %s" % params["name"])
+                          .message)
+        else:
+            request.result(True)
+    delete(params["name"], done)
+
+
+@rpc_method("bdev_python_disk_resize", params={"name": str, "num_blocks": int},
+            short={"name": "-b", "num_blocks": "-n"})
+def rpc_bdev_python_disk_resize(params):
+    """Resize a Python disk; the modules above hear SPDK_BDEV_EVENT_RESIZE."""
+    disk = existing(params["name"])
+    new, old = params["num_blocks"], disk.num_blocks
+    if new <= 0:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "num_blocks must be above 0")
+    lib = binding.lib
+    # Storage first when it grows, the bdev first when it shrinks (SPDK
+    # refuses to shrink a bdev that is open): users never see blocks that
+    # are not there.
+    if new >= old:
+        _plugin_resize(disk, new)
+        rc = lib.spdk_py_disk_resize(disk.node, new)
+        if rc:
+            _plugin_resize(disk, old)
+    else:
+        rc = lib.spdk_py_disk_resize(disk.node, new)
+        if rc == 0:
+            _plugin_resize(disk, new)
+    if rc:
+        raise RpcError.from_errno(rc, "could not resize %s to %d blocks" % (disk.name, new))
+    disk.num_blocks = new
+    return True
+
+
+def _plugin_resize(disk, num_blocks):
+    try:
+        disk.resize(num_blocks)
+    except ValueError as exc:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s: %s" % (disk.name, exc)) from None
+
+
+@rpc_method("bdev_python_disk_get_stats", params={"name": str}, deferred=True,
+            short={"name": "-b"})
+def rpc_bdev_python_disk_get_stats(request, params):
+    """A Python disk's figures: the longest a reactor waited to enter Python
+    (max_stall_us), I/Os timed out, I/Os pending, and I/Os by type."""
+    disk = existing(params["name"])
+
+    def done(rc, stats):
+        if rc:
+            request.error(-abs(rc), RpcError.from_errno(rc, "collecting %s" % disk.name).message)
+            return
+        stats["python_ios"] = {IoType(t).name.lower(): n for t, n in enumerate(disk.python_ios)
+                               if n}
+        stats["exceptions"] = disk.exceptions
+        request.result(stats)
+    disk.collect(done)
