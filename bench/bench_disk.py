@@ -4,7 +4,8 @@
 
 bdevperf 4K randread and randwrite, QD1 and QD128, on 1 core (and QD128 on
 2, -m 0x3 -C): examples/ramdisk.py against SPDK's malloc bdev, and
-examples/filedisk.py against SPDK's AIO bdev on the same file. The same
+examples/filedisk.py (O_DIRECT, 8 workers) against SPDK's AIO bdev (which
+opens its file O_DIRECT) on the same file, written through first. The same
 RAM-disk logic as an nbdkit Python plugin (Debian's nbdkit and
 nbdkit-plugin-python), nbdkit pinned to one core and fio's nbd engine on the
 other, at the same queue depths: per-core IOPS of each. And the longest a
@@ -15,8 +16,10 @@ under bench/results/.
 
 import argparse
 import json
+import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -72,7 +75,8 @@ def bdev_config(name, image):
                 "params": {"name": "Disk0", "filename": str(image), "block_size": 512}},
         "python_filedisk": {"method": "bdev_python_disk_create",
                             "params": dict(disk, plugin=FILE,
-                                           params={"path": str(image), "workers": 8})},
+                                           params={"path": str(image), "workers": 8,
+                                                   "direct": True})},
     }[name]
     return {"subsystems": [{"subsystem": "bdev", "config": [
         {"method": "bdev_set_options",
@@ -91,16 +95,26 @@ def run_bdevperf(install, env, config, scenario, seconds):
     return result.total.iops
 
 
+def _accepts(path):
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(path))
+        return True
+    except OSError:
+        return False
+
+
 def run_nbdkit(workload, qd, seconds, workdir):
     """nbdkit's Python RAM disk on core 0, fio's nbd engine on core 1: IOPS."""
     plugin = workdir / "ramdisk_nbdkit.py"
     plugin.write_text(NBDKIT_PLUGIN % (BLOCKS * 512))
     sock = workdir / "nbd.sock"
+    sock.unlink(missing_ok=True)
     server = subprocess.Popen(["taskset", "-c", "0", "nbdkit", "-f", "-U", str(sock), "python",
                                str(plugin)], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10
-        while not sock.exists():
+        while not _accepts(sock):
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("nbdkit did not start: %s" % server.stderr.read().decode())
             time.sleep(0.05)
@@ -109,7 +123,7 @@ def run_nbdkit(workload, qd, seconds, workdir):
                               "--bs=4k", "--iodepth=%d" % qd, "--time_based",
                               "--runtime=%d" % seconds, "--output-format=json"],
                              capture_output=True, text=True, check=True).stdout
-        job = json.loads(out)["jobs"][0]
+        job = json.loads(out[out.index("{"):])["jobs"][0]  # after fio's "connected" line
         return job["read" if "read" in workload else "write"]["iops"]
     finally:
         server.terminate()
@@ -150,8 +164,9 @@ def main(argv=None):
         debian.ensure(("nbdkit", "nbdkit-plugin-python", "fio"), why="the nbdkit comparison")
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench_disk-"))
     image = workdir / "disk.img"
-    with open(image, "wb") as f:
-        f.truncate(BLOCKS * 512)
+    # Written through, not sparse: both file bdevs read real blocks (with
+    # O_DIRECT, a hole costs the device nothing).
+    image.write_bytes(os.urandom(BLOCKS * 512))
     scenarios = [s for s in args.scenarios.split(",") if s]
     iops = {}
     try:

@@ -39,7 +39,7 @@ struct spdk_py_nvme_cmd {
 
 struct spdk_py_later_buf {
 	size_t len;
-	uint8_t data[];
+	uint8_t *data;
 	...;
 };
 

@@ -4,6 +4,8 @@ a thread pool, so the reactor never waits for the file system.
     bdev_python_disk_create {"name": "FileDisk0", "plugin": "examples.filedisk:FileDisk",
                              "num_blocks": 131072, "params": {"path": "/tmp/disk.img"}}
 
+params: path (required), workers (4), direct (false: O_DIRECT if true).
+
 Each hook takes a Later for its I/O, hands the work to a worker, and returns;
 the worker's preadv/pwritev/fsync release the GIL, and its later.done()
 completes the I/O on its own SPDK thread. What SPDK's AIO bdev does with
@@ -22,12 +24,15 @@ class FileDisk(Disk):
     product_name = "Python file disk"
 
     def open(self, params):
-        unknown = set(params) - {"path", "workers"}
+        unknown = set(params) - {"path", "workers", "direct"}
         if unknown or "path" not in params:
-            raise ValueError("params are path (required) and workers, not %s"
+            raise ValueError("params are path (required), workers and direct, not %s"
                              % ", ".join(sorted(unknown)) if unknown else "params need a path")
         self.path = params["path"]
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # direct: O_DIRECT, as SPDK's AIO bdev opens its file (later.buffer is
+        # page-aligned for it).
+        flags = os.O_RDWR | os.O_CREAT | (os.O_DIRECT if params.get("direct") else 0)
+        self.fd = os.open(self.path, flags, 0o644)
         size = self.num_blocks * self.block_size
         if os.fstat(self.fd).st_size < size:
             os.ftruncate(self.fd, size)

@@ -80,6 +80,7 @@ static void
 shim_later_buf_put(struct spdk_py_later_buf *buf)
 {
 	if (__atomic_sub_fetch(&buf->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(buf->data);
 		free(buf);
 	}
 }
@@ -150,8 +151,13 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 	}
 	if (shim_disk_has_data(bdev_io)) {
 		len = bdev_io->u.bdev.num_blocks * bdev_io->bdev->blocklen;
-		io->later_buf = malloc(sizeof(*io->later_buf) + len);
+		io->later_buf = calloc(1, sizeof(*io->later_buf));
 		if (io->later_buf == NULL) {
+			return 0;
+		}
+		if (posix_memalign((void **)&io->later_buf->data, 0x1000, len) != 0) {
+			free(io->later_buf);
+			io->later_buf = NULL;
 			return 0;
 		}
 		io->later_buf->refs = 2;	/* the I/O's, and Python's */

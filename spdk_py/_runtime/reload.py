@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 
-from spdk_py import jsonrpc, log, passthru, vbdev
+from spdk_py import disk, jsonrpc, log, passthru, vbdev
 from spdk_py._runtime.binding import binding
 from spdk_py.jsonrpc import RpcError, rpc_method
 
@@ -43,9 +43,11 @@ def _reloadable(name):
         raise RpcError(jsonrpc.INVALID_PARAMS, "%s is part of spdk_py and cannot be reloaded; "
                        "restart the target to change it" % name)
     loaded = [p.__name__ for p in host.plugins]
-    if name not in loaded:
-        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is not a loaded plugin (loaded: %s)"
-                       % (name, ", ".join(loaded)))
+    # A loaded plugin, or the module of a live Python disk's class.
+    disk_modules = {type(d).__module__ for d in disk.disks.values()}
+    if name not in loaded and name not in disk_modules:
+        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is not a loaded plugin (loaded: %s) nor a "
+                       "disk plugin in use" % (name, ", ".join(loaded + sorted(disk_modules))))
     return sys.modules[name]
 
 
@@ -83,12 +85,14 @@ def _describe(exc):
 
 
 def _new_class(new, cls):
-    """The new module's class of the same name, which must still be a Vbdev."""
+    """The new module's class of the same name, which must still be a Vbdev
+    (or a Disk, for a disk's class)."""
+    kind = disk.Disk if issubclass(cls, disk.Disk) else vbdev.Vbdev
     replacement = getattr(new, cls.__qualname__, None)
-    if not (isinstance(replacement, type) and issubclass(replacement, vbdev.Vbdev)):
-        raise RpcError(-errno.EINVAL, "%s: the new code has no Vbdev class %s, which live "
-                       "vbdevs use; the old code keeps running"
-                       % (new.__name__, cls.__qualname__))
+    if not (isinstance(replacement, type) and issubclass(replacement, kind)):
+        raise RpcError(-errno.EINVAL, "%s: the new code has no %s class %s, which live "
+                       "%ss use; the old code keeps running"
+                       % (new.__name__, kind.__name__, cls.__qualname__, kind.__name__.lower()))
     return replacement
 
 
@@ -111,8 +115,12 @@ class Reload:
         self.name = old.__name__
         self.new, self.methods = _load(old)
         self.vbdevs = [vb for vb in vbdev.live if type(vb).__module__ == self.name]
+        # Disks' batches run under the executor lock, which the swap holds:
+        # they need no pause of their own.
+        self.disks = [d for d in disk.disks.values() if type(d).__module__ == self.name]
         # Every class the swap needs, checked before anything pauses.
-        self.classes = {type(vb): _new_class(self.new, type(vb)) for vb in self.vbdevs}
+        self.classes = {type(obj): _new_class(self.new, type(obj))
+                        for obj in self.vbdevs + self.disks}
         self.factories = {n: _remap_factory(n.factory, self.name, self.new)
                           for n in passthru.bdev_names}
         self.started = time.monotonic()
@@ -181,7 +189,8 @@ class Reload:
         parent, _, leaf = self.name.rpartition(".")
         if parent:
             setattr(sys.modules[parent], leaf, self.new)
-        host.plugins[host.plugins.index(self.old)] = self.new
+        if self.old in host.plugins:
+            host.plugins[host.plugins.index(self.old)] = self.new
         for method in [m for m, d in jsonrpc.methods.items() if d.func.__module__ == self.name]:
             del jsonrpc.methods[method]
         jsonrpc.methods.update(self.methods)
@@ -189,6 +198,9 @@ class Reload:
         for vb in self.vbdevs:
             vb.__class__ = self.classes[type(vb)]
             vb.bind_hooks()
+        for d in self.disks:
+            d.__class__ = self.classes[type(d)]
+            d._bind_hooks()
         for pending in passthru.bdev_names:
             pending.factory = self.factories.get(pending, pending.factory)
 
@@ -200,8 +212,10 @@ class Reload:
             self.request.error(error.code, error.message)
             return
         took_ms = (time.monotonic() - self.started) * 1e3
-        log.notice("reloaded %s in %.1f ms (%d vbdevs)" % (self.name, took_ms, len(self.vbdevs)))
+        log.notice("reloaded %s in %.1f ms (%d vbdevs, %d disks)"
+                   % (self.name, took_ms, len(self.vbdevs), len(self.disks)))
         self.request.result({"name": self.name, "vbdevs": sorted(vb.name for vb in self.vbdevs),
+                             "disks": sorted(d.name for d in self.disks),
                              "methods": list(self.methods), "took_ms": round(took_ms, 3)})
 
 

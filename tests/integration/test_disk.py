@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from spdk_py.tools import nvmf
+from spdk_py.tools import nvmf, shim
 from spdk_py.tools.process import RpcError, parse_bdevperf, rpc_py, run_app
 from tests.integration.test_hybrid import iostat, perform_tests_in_background
 
@@ -255,3 +255,36 @@ def test_resize_reaches_the_passthru_stacked_on_it(py_tgt):
     with pytest.raises(RpcError) as err:
         py_tgt.rpc("bdev_python_disk_resize", name="PyDisk0", num_blocks=0)
     assert err.value.code == INVALID_PARAMS
+
+
+DISK_V1 = (shim.ROOT / "examples" / "ramdisk.py").read_text()
+DISK_V2 = DISK_V1 + '''
+
+class RamDisk(RamDisk):  # noqa: F811 (the new code: the class the disk uses, by name)
+    def info(self):
+        return {"generation": 2}
+'''
+
+
+def test_hot_reload_of_a_disk_plugin_under_load_keeps_its_data(spdk_app, py_env, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    (tmp_path / "ramlive.py").write_text(DISK_V1)
+    target = spdk_app("spdk_tgt", env=py_env(), cpumask="0x1", mem_mb=512)
+    target.rpc("bdev_python_disk_create", name="Live0", plugin="ramlive:RamDisk",
+               num_blocks=8192)
+    port = nvmf.free_port()
+    nqn = nvmf.export(target, "Live0", port)
+    host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
+                    mem_mb=512, args=["-z", "-q", 8, "-o", 4096, "-w", "verify", "-t", 4])
+    thread, outcome = perform_tests_in_background(host, 4)
+    time.sleep(1.5)
+    (tmp_path / "ramlive.py").write_text(DISK_V2)
+    answer = target.rpc("spdk_py_reload_plugin", name="ramlive")
+    assert answer["disks"] == ["Live0"], answer
+    thread.join(timeout=90)
+    assert not thread.is_alive() and "result" in outcome, outcome
+    # The verify that spans the reload is clean: the disk kept its state.
+    assert not parse_bdevperf(host.log_text()).failed, host.log_text()
+    info = target.rpc("bdev_get_bdevs", name="Live0")[0]["driver_specific"]["python_disk"]
+    assert info["generation"] == 2, info

@@ -1,0 +1,115 @@
+"""examples/s3disk.py against an S3 server on loopback (moto's server mode),
+in real SPDK processes: verify over NVMe/TCP, data found again by a new
+target, the server killed under load, a delete under load."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+from spdk_py.tools import nvmf
+from spdk_py.tools.process import parse_bdevperf, run_app
+from tests.integration.test_disk import assert_released, config, disk
+from tests.integration.test_hybrid import perform_tests_in_background
+
+S3 = "examples.s3disk:S3Disk"
+BUCKET = "disks"
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """A moto S3 server on 127.0.0.1 with the bucket made: (endpoint, Popen)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "moto.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=log, stderr=subprocess.STDOUT)
+    endpoint = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "moto.log").read_text()
+            time.sleep(0.1)
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing") \
+        .create_bucket(Bucket=BUCKET)
+    yield endpoint, server
+    server.kill()
+    server.wait()
+    log.close()
+
+
+def s3_params(endpoint, **extra):
+    return {"endpoint": endpoint, "bucket": BUCKET, "extent_size": 16384, **extra}
+
+
+def serve(spdk_app, py_env, endpoint, workload, seconds, name="S3Disk0"):
+    target = spdk_app("spdk_tgt", env=py_env(), cpumask="0x1", mem_mb=512)
+    target.rpc("bdev_python_disk_create", name=name, plugin=S3, num_blocks=4096,
+               params=s3_params(endpoint))
+    port = nvmf.free_port()
+    nqn = nvmf.export(target, name, port)
+    host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
+                    mem_mb=512, args=["-z", "-f", "-q", 4, "-o", 4096, "-w", workload,
+                                      "-t", seconds, *(["-M", 50] if workload == "randrw"
+                                                       else [])])
+    thread, outcome = perform_tests_in_background(host, seconds)
+    return target, host, thread, outcome
+
+
+def test_verify_over_nvme_tcp(spdk_app, py_env, s3_server):
+    target, host, thread, outcome = serve(spdk_app, py_env, s3_server[0], "verify", 2)
+    thread.join(timeout=120)
+    assert not thread.is_alive() and "result" in outcome, outcome
+    result = parse_bdevperf(host.log_text())
+    assert not result.failed and result.total.iops > 0, host.log_text()
+    assert target.rpc("bdev_python_disk_get_stats", name="S3Disk0")["pending"] == 0
+
+
+def test_a_new_target_finds_the_data(spdk_install, py_env, s3_server, tmp_path):
+    cfg = config(disk("S3Disk0", S3, 4096, params=s3_params(s3_server[0])))
+    pattern = tmp_path / "pattern.bin"
+    pattern.write_bytes(os.urandom(1 << 20))
+    rc, out = run_app(spdk_install, "spdk_dd", cfg,
+                      ["--if", pattern, "--ob", "S3Disk0", "--bs", 4096, "--qd", 8],
+                      env=py_env(), timeout=180)
+    assert rc == 0, out
+    back = tmp_path / "back.bin"
+    rc, out = run_app(spdk_install, "spdk_dd", cfg,
+                      ["--ib", "S3Disk0", "--of", back, "--bs", 65536, "--count", 16],
+                      env=py_env(), timeout=180)
+    assert rc == 0, out
+    assert back.read_bytes() == pattern.read_bytes()
+
+
+def test_the_server_killed_under_load(spdk_app, py_env, s3_server):
+    target, host, thread, outcome = serve(spdk_app, py_env, s3_server[0], "randrw", 8)
+    time.sleep(2)
+    s3_server[1].send_signal(signal.SIGKILL)
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the host hung: an I/O was never completed"
+    assert parse_bdevperf(host.log_text()).failed, host.log_text()
+    stats = target.rpc("bdev_python_disk_get_stats", name="S3Disk0")
+    assert stats["pending"] == 0, stats
+    assert target.rpc("bdev_python_disk_delete", name="S3Disk0") is True
+    assert_released(target)
+
+
+def test_delete_under_load(spdk_app, py_env, s3_server):
+    target, host, thread, outcome = serve(spdk_app, py_env, s3_server[0], "randrw", 6)
+    time.sleep(2)
+    assert target.rpc("bdev_python_disk_delete", name="S3Disk0") is True
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the host hung: an I/O was never completed"
+    assert parse_bdevperf(host.log_text()).failed, host.log_text()
+    assert_released(target)
