@@ -28,7 +28,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_passthru import save_report  # noqa: E402
+from bench import bench_passthru  # noqa: E402
 from spdk_py.tools import debian, hugepages, launch, nvmf, provision, shim  # noqa: E402
 from spdk_py.tools.process import SpdkProcess, parse_bdevperf, run_app  # noqa: E402
 
@@ -191,7 +191,7 @@ def main(argv=None):
         shutil.rmtree(workdir, ignore_errors=True)
     report = summarize(iops, stall, install, args)
     print_table(report)
-    save_report(report, "disk")
+    bench_passthru.save_report(report, "disk", draw=draw_chart)
 
 
 def summarize(iops, stall, install, args):
@@ -222,6 +222,35 @@ def print_table(report):
                 else "-"))
     for load, stall in report["max_reactor_stall_us"].items():
         print("longest reactor wait to enter Python, %s: %.0f us" % (load, stall))
+
+
+def draw_chart(report, path):
+    """Per scenario: each Python disk's IOPS over its SPDK counterpart's, and
+    the RAM disk's over nbdkit's Python plugin (log scale)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    scenarios = list(report["results"])
+    fig, ax = plt.subplots(figsize=(max(8, 1.6 * len(scenarios)), 4))
+    series = [("python_ramdisk", "ratio_to_spdk", "RAM disk / malloc"),
+              ("python_filedisk", "ratio_to_spdk", "file disk / AIO"),
+              ("python_ramdisk", "ratio_to_nbdkit_python", "RAM disk / nbdkit Python")]
+    width = 0.8 / len(series)
+    for k, (name, key, label) in enumerate(series):
+        values = [report["results"][s].get(name, {}).get(key, 0) for s in scenarios]
+        ax.bar([i + k * width for i in range(len(scenarios))], values, width, label=label)
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xticks([i + width for i in range(len(scenarios))])
+    ax.set_xticklabels(scenarios, rotation=30, ha="right")
+    ax.set_ylabel("IOPS ratio")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
 
 
 if __name__ == "__main__":

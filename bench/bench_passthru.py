@@ -140,14 +140,15 @@ def main(argv=None):
     save_report(report, "passthru")
 
 
-def save_report(report, prefix):
-    """JSON and (with matplotlib) a PNG chart, under bench/results/, stamped."""
+def save_report(report, prefix, draw=None):
+    """JSON and (with matplotlib) a PNG chart (draw, default draw_chart),
+    under bench/results/, stamped."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = RESULTS / ("%s-%s.json" % (prefix, stamp))
     path.write_text(json.dumps(report, indent=2))
     print("\nwrote %s" % path)
-    chart = draw_chart(report, RESULTS / ("%s-%s.png" % (prefix, stamp)))
+    chart = (draw or draw_chart)(report, RESULTS / ("%s-%s.png" % (prefix, stamp)))
     if chart:
         print("wrote %s" % chart)
 

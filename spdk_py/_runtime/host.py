@@ -6,6 +6,7 @@ logs and returns its error value; the target keeps running either way.
 """
 
 import functools
+import gc
 import importlib
 import json
 import sys
@@ -82,6 +83,9 @@ def install(ffi, lib):
             _control_exception("spdk_py start")
             return -1
         _each_plugin("init")
+        # What start-up made lives as long as the target: out of the garbage
+        # collector's full passes, which would otherwise walk it on a reactor.
+        gc.freeze()
         log.notice("spdk_py: Python %s started, plugins: %s"
                    % (".".join(map(str, sys.version_info[:3])),
                       ", ".join(p.__name__ for p in plugins)))

@@ -14,4 +14,5 @@ def spdk_py_get_objects(params):
     return {"vbdevs": len(vbdev.live), "disks": len(disk.disks),
             "waiters": len(vbdev.pending_waiters()),
             "plugins": [p.__name__ for p in host.plugins],
-            "python": "%d.%d.%d" % sys.version_info[:3]}
+            "python": "%d.%d.%d" % sys.version_info[:3],
+            "switch_interval_s": sys.getswitchinterval()}

@@ -164,17 +164,20 @@ def test_save_config_restores_with_the_same_uuid(spdk_install, spdk_app, py_env,
     assert uuids["PyDisk1"] == "8a3c1c6e-2b1a-4d4e-9f43-0123456789ab"
 
 
-def served(spdk_app, py_env, name, params, workload, seconds, qd=8):
+def served(spdk_app, py_env, name, params, workload, seconds, qd=8, plugin=SLOW,
+           num_blocks=8192):
     """(target, host, perform_tests thread, its outcome): spdk_tgt serving a
-    SlowDisk over NVMe/TCP to a bdevperf host (-z -f) running workload."""
+    disk (a SlowDisk unless told) over NVMe/TCP to a bdevperf host (-z -f)
+    running workload."""
     target = spdk_app("spdk_tgt", env=py_env(), cpumask="0x1", mem_mb=512)
-    target.rpc("bdev_python_disk_create", name=name, plugin=SLOW, num_blocks=8192,
+    target.rpc("bdev_python_disk_create", name=name, plugin=plugin, num_blocks=num_blocks,
                params=params)
     port = nvmf.free_port()
     nqn = nvmf.export(target, name, port)
+    mix = ["-M", 50] if workload == "randrw" else []
     host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
                     mem_mb=512, args=["-z", "-f", "-q", qd, "-o", 4096, "-w", workload,
-                                      "-t", seconds])
+                                      "-t", seconds, *mix])
     thread, outcome = perform_tests_in_background(host, seconds)
     return target, host, thread, outcome
 

@@ -12,10 +12,8 @@ import time
 import boto3
 import pytest
 
-from spdk_py.tools import nvmf
 from spdk_py.tools.process import parse_bdevperf, run_app
-from tests.integration.test_disk import assert_released, config, disk
-from tests.integration.test_hybrid import perform_tests_in_background
+from tests.integration.test_disk import assert_released, config, disk, served
 
 S3 = "examples.s3disk:S3Disk"
 BUCKET = "disks"
@@ -53,18 +51,9 @@ def s3_params(endpoint, **extra):
     return {"endpoint": endpoint, "bucket": BUCKET, "extent_size": 16384, **extra}
 
 
-def serve(spdk_app, py_env, endpoint, workload, seconds, name="S3Disk0"):
-    target = spdk_app("spdk_tgt", env=py_env(), cpumask="0x1", mem_mb=512)
-    target.rpc("bdev_python_disk_create", name=name, plugin=S3, num_blocks=4096,
-               params=s3_params(endpoint))
-    port = nvmf.free_port()
-    nqn = nvmf.export(target, name, port)
-    host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
-                    mem_mb=512, args=["-z", "-f", "-q", 4, "-o", 4096, "-w", workload,
-                                      "-t", seconds, *(["-M", 50] if workload == "randrw"
-                                                       else [])])
-    thread, outcome = perform_tests_in_background(host, seconds)
-    return target, host, thread, outcome
+def serve(spdk_app, py_env, endpoint, workload, seconds):
+    return served(spdk_app, py_env, "S3Disk0", s3_params(endpoint), workload, seconds, qd=4,
+                  plugin=S3, num_blocks=4096)
 
 
 def test_verify_over_nvme_tcp(spdk_app, py_env, s3_server):
