@@ -167,6 +167,7 @@ spdk_py_vbdev_copy_properties(struct spdk_py_vbdev *node)
 	bdev->dif_is_head_of_md = base->dif_is_head_of_md;
 	bdev->dif_check_flags = base->dif_check_flags;
 	SPDK_PY_COPY_NEWER_PROPERTIES(bdev, base);
+	SPDK_PY_COPY_NVME_PROPERTIES(bdev, base);
 }
 
 /* A bdev's UUID as text (SPDK_UUID_STRING_LEN bytes). */

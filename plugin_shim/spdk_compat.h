@@ -143,4 +143,23 @@ spdk_py_complete_as_base(struct spdk_bdev_io *io, struct spdk_bdev_io *base_io, 
 #define SPDK_PY_COPY_NEWER_PROPERTIES(dst, src) do { } while (0)
 #endif
 
+/* What a vbdev forwarding NVMe passthrough takes from its NVMe base: the
+ * controller attributes (24.05), the namespace ID (25.05) and command set
+ * (26.05). SPDK's NVMe-oF target sends a namespace's Identify to a bdev
+ * taking NVME_ADMIN with that namespace ID: without it, nsid 0, which the
+ * device refuses, and the host sees no namespace.
+ */
+#if SPDK_PY_SPDK_AT_LEAST(26, 5)
+#define SPDK_PY_COPY_NVME_PROPERTIES(dst, src) \
+	do { (dst)->ctratt = (src)->ctratt; (dst)->nsid = (src)->nsid; (dst)->csi = (src)->csi; } \
+	while (0)
+#elif SPDK_PY_SPDK_AT_LEAST(25, 5)
+#define SPDK_PY_COPY_NVME_PROPERTIES(dst, src) \
+	do { (dst)->ctratt = (src)->ctratt; (dst)->nsid = (src)->nsid; } while (0)
+#elif SPDK_PY_SPDK_AT_LEAST(24, 5)
+#define SPDK_PY_COPY_NVME_PROPERTIES(dst, src) do { (dst)->ctratt = (src)->ctratt; } while (0)
+#else
+#define SPDK_PY_COPY_NVME_PROPERTIES(dst, src) do { } while (0)
+#endif
+
 #endif /* SPDK_PY_COMPAT_H */

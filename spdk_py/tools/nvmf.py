@@ -18,11 +18,14 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def export(target, bdev, port, nqn=None, host="127.0.0.1", serial="SPDK00000000000001"):
+def export(target, bdev, port, nqn=None, host="127.0.0.1", serial="SPDK00000000000001",
+           **subsystem):
+    """subsystem: more nvmf_create_subsystem params (max_namespaces, ...)."""
     nqn = nqn or NQN_PREFIX + bdev.lower()
     if not target.rpc("nvmf_get_transports"):
         target.rpc("nvmf_create_transport", trtype="TCP")
-    target.rpc("nvmf_create_subsystem", nqn=nqn, allow_any_host=True, serial_number=serial)
+    target.rpc("nvmf_create_subsystem", nqn=nqn, allow_any_host=True, serial_number=serial,
+               **subsystem)
     target.rpc("nvmf_subsystem_add_ns", nqn=nqn, namespace={"bdev_name": bdev})
     target.rpc("nvmf_subsystem_add_listener", nqn=nqn,
                listen_address={"trtype": "tcp", "adrfam": "ipv4", "traddr": host,

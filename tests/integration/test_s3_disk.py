@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from spdk_py.tools.process import parse_bdevperf, run_app
-from tests.integration.test_disk import assert_released, config, disk, served
+from tests.integration.test_disk import assert_released, config, disk, host_failed, served
 
 S3 = "examples.s3disk:S3Disk"
 BUCKET = "disks"
@@ -87,7 +87,7 @@ def test_the_server_killed_under_load(spdk_app, py_env, s3_server):
     s3_server[1].send_signal(signal.SIGKILL)
     thread.join(timeout=120)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
-    assert parse_bdevperf(host.log_text()).failed, host.log_text()
+    assert host_failed(host, outcome), (outcome, host.log_text())
     stats = target.rpc("bdev_python_disk_get_stats", name="S3Disk0")
     assert stats["pending"] == 0, stats
     assert target.rpc("bdev_python_disk_delete", name="S3Disk0") is True
@@ -100,5 +100,5 @@ def test_delete_under_load(spdk_app, py_env, s3_server):
     assert target.rpc("bdev_python_disk_delete", name="S3Disk0") is True
     thread.join(timeout=120)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
-    assert parse_bdevperf(host.log_text()).failed, host.log_text()
+    assert host_failed(host, outcome), (outcome, host.log_text())
     assert_released(target)

@@ -1,6 +1,7 @@
 """A RAM disk whose reads complete late (or never), for the deferred path's
 failure cases: params {"delay_ms": N} completes each read N ms later from a
-thread; {"stuck": true} never completes a read; {"raise_every": N} raises in
+thread; {"stuck": true} never completes a read (after the first stuck_after,
+64 by default: a host's examine reads first); {"raise_every": N} raises in
 every Nth write hook; {"timeout_ms": N} sets the disk's timeout."""
 
 import threading
@@ -13,6 +14,8 @@ class SlowDisk(RamDisk):
         params = dict(params)
         self.delay_ms = params.pop("delay_ms", 0)
         self.stuck = params.pop("stuck", False)
+        self.stuck_after = params.pop("stuck_after", 64)
+        self.reads = 0
         self.raise_every = params.pop("raise_every", 0)
         self.timeout_ms = params.pop("timeout_ms", self.timeout_ms)
         self.writes = 0
@@ -20,9 +23,10 @@ class SlowDisk(RamDisk):
         super().open(params)
 
     def read(self, io, offset, buf):
+        self.reads += 1
+        if self.stuck and self.reads > self.stuck_after:
+            return self.later(io)
         later = self.later(io)
-        if self.stuck:
-            return later
         data = bytes(self.view[offset:offset + len(later.buffer)])
 
         def finish():

@@ -72,7 +72,8 @@ def test_nvme_passthrough_from_an_nvme_tcp_host(spdk_app, spdk_install, py_env, 
     target = spdk_app("spdk_tgt", env=py_env(), config=config, mem_mb=512, pci=True,
                       cpumask="0x1", args=spdk_install.pci_allow_args(nvme))
     port = nvmf.free_port()
-    nqn = nvmf.export(target, "PT0", port)
+    # One namespace at most: modern SPDK forwards Identify only for such a subsystem.
+    nqn = nvmf.export(target, "PT0", port, max_namespaces=1)
     host = spdk_app("spdk_tgt", env=py_env(), cpumask="0x2", mem_mb=512)
     host.rpc("bdev_nvme_attach_controller",
              **nvmf.initiator_config(port, nqn)["subsystems"][0]["config"][0]["params"])

@@ -144,6 +144,9 @@ def test_surprise_hot_remove_under_load(spdk_install, spdk_app, py_env, nvme, mo
 
     def bdevs():
         return sorted(b["name"] for b in target.rpc("bdev_get_bdevs"))
+    # The host's namespace bdev may appear after its RPC server does (modern
+    # SPDK under TCG): perform_tests with none would run no job.
+    wait_for(lambda: host.rpc("bdev_get_bdevs"), 60, "the host to attach the namespace")
     thread, outcome = perform_tests_in_background(host, 6)
     time.sleep(2)
     assert qmp("device_del", id="nvme0") == {"return": {}}
