@@ -13,8 +13,6 @@ libaio, in Python threads.
 """
 
 import os
-import queue
-import threading
 
 from spdk_py import workers
 from spdk_py.disk import Disk
@@ -36,49 +34,31 @@ class FileDisk(Disk):
         size = self.num_blocks * self.block_size
         if os.fstat(self.fd).st_size < size:
             os.ftruncate(self.fd, size)
-        # Workers take work from one queue (cheaper per I/O than an executor's
-        # futures), on the cores no reactor uses; each blocking call releases
-        # the GIL.
-        self.work = queue.SimpleQueue()
-        self.workers = int(params.get("workers", 4))
-        self.running = self.workers
-        self.lock = threading.Lock()
-        for i in range(self.workers):
-            workers.start(self._worker, name="%s-%d" % (self.name, i))
+        # Blocking calls run in workers on the cores no reactor uses (each
+        # releases the GIL); the last worker out closes the file, so a late
+        # call never meets a reused descriptor.
+        self.pool = workers.Pool(int(params.get("workers", 4)), self.name, done=os.close,
+                                 done_args=(self.fd,))
 
     def close(self):
-        # Each worker ends at its next get; the last one out closes the file
-        # (a late call never meets a reused descriptor). The reactor never waits.
-        for _ in range(self.workers):
-            self.work.put(None)
-
-    def _worker(self):
-        while True:
-            item = self.work.get()
-            if item is None:
-                break
-            item[0](*item[1:])
-        with self.lock:
-            self.running -= 1
-            if self.running == 0:
-                os.close(self.fd)
+        self.pool.close()  # never waits
 
     def info(self):
         return {"path": self.path}
 
     def read(self, io, offset, buf):
         later = self.later(io)
-        self.work.put((self._transfer, os.preadv, later, offset))
+        self.pool.put(self._transfer, os.preadv, later, offset)
         return later
 
     def write(self, io, offset, buf):
         later = self.later(io)
-        self.work.put((self._transfer, os.pwritev, later, offset))
+        self.pool.put(self._transfer, os.pwritev, later, offset)
         return later
 
     def flush(self, io, offset, length):
         later = self.later(io)
-        self.work.put((self._flush, later))
+        self.pool.put(self._flush, later)
         return later
 
     def _transfer(self, call, later, offset):

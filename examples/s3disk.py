@@ -14,7 +14,6 @@ The objects outlive the target: a disk created again on the same bucket and
 prefix finds its data.
 """
 
-import queue
 import threading
 
 import boto3
@@ -51,14 +50,10 @@ class S3Disk(Disk):
                                           retries={"max_attempts": 1}))
         self.locks = {}
         self.locks_lock = threading.Lock()
-        self.work = queue.SimpleQueue()
-        self.workers = int(params.get("workers", 8))
-        for i in range(self.workers):
-            workers.start(self._worker, name="%s-%d" % (self.name, i))
+        self.pool = workers.Pool(int(params.get("workers", 8)), self.name)
 
     def close(self):
-        for _ in range(self.workers):
-            self.work.put(None)
+        self.pool.close()
 
     def info(self):
         return {"bucket": self.bucket, "prefix": self.prefix, "extent_size": self.extent}
@@ -66,32 +61,26 @@ class S3Disk(Disk):
     # Hooks: every request goes to a worker.
     def read(self, io, offset, buf):
         later = self.later(io)
-        self.work.put((self._read, later, offset))
+        self.pool.put(self._request, self._read, later, offset)
         return later
 
     def write(self, io, offset, buf):
         later = self.later(io)
-        self.work.put((self._write, later, offset))
+        self.pool.put(self._request, self._write, later, offset)
         return later
 
     def flush(self, io, offset, length):
         return None  # a put is durable when it returns
 
     # In the workers.
-    def _worker(self):
-        while True:
-            item = self.work.get()
-            if item is None:
-                return
-            call, later, offset = item
-            try:
-                call(later, offset)
-            except (botocore.exceptions.BotoCoreError,
-                    botocore.exceptions.ClientError) as exc:
-                log.error("%s: %s" % (self.name, exc))
-                later.fail()
-            else:
-                later.done()
+    def _request(self, call, later, offset):
+        try:
+            call(later, offset)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            log.error("%s: %s" % (self.name, exc))
+            later.fail()
+        else:
+            later.done()
 
     def _key(self, index):
         return "%s/%012d" % (self.prefix, index)

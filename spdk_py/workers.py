@@ -1,6 +1,9 @@
 """Worker threads for Python's blocking work, off the reactors' cores.
 
     workers.start(target, *args, name="my-worker")
+    pool = workers.Pool(8, "my-disk", done=os.close, done_args=(fd,))
+    pool.put(call, arg, ...)          # call(arg, ...) in a worker
+    pool.close()                      # each worker ends; the last runs done
 
 A thread started from Python inside SPDK is started from a reactor, and
 inherits that reactor's CPU affinity: one core, which the reactor keeps busy
@@ -10,6 +13,7 @@ reactor uses (on every core if the reactors have them all).
 """
 
 import os
+import queue
 import threading
 
 from spdk_py._runtime.binding import binding
@@ -40,3 +44,37 @@ def start(target, *args, name=None):
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+class Pool:
+    """Workers taking calls from one queue (cheaper per call than an
+    executor's futures). close() never waits: each worker ends at its next
+    get, and the last one out runs done(*done_args), so that what the calls
+    use (a file descriptor) is released only when no call can use it."""
+
+    def __init__(self, count, name, done=None, done_args=()):
+        self.work = queue.SimpleQueue()
+        self.count = self.running = count
+        self.lock = threading.Lock()
+        self.done, self.done_args = done, done_args
+        for i in range(count):
+            start(self._run, name="%s-%d" % (name, i))
+
+    def put(self, call, *args):
+        self.work.put((call, args))
+
+    def close(self):
+        for _ in range(self.count):
+            self.work.put(None)
+
+    def _run(self):
+        while True:
+            item = self.work.get()
+            if item is None:
+                break
+            item[0](*item[1])
+        with self.lock:
+            self.running -= 1
+            last = self.running == 0
+        if last and self.done is not None:
+            self.done(*self.done_args)
