@@ -196,6 +196,7 @@ def test_an_exception_in_a_hook_fails_that_io_and_the_target_lives(spdk_app, py_
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
+    host.stop()  # before the target: a host left behind reconnects meanwhile
     assert "injected write fault" in target.log_text()
     stats = target.rpc("bdev_python_disk_get_stats", name="Faulty0")
     assert stats["exceptions"] > 0 and stats["pending"] == 0, stats
@@ -210,6 +211,7 @@ def test_late_completions_arrive_on_their_thread_once(spdk_app, py_env):
     thread.join(timeout=90)
     assert not thread.is_alive() and "result" in outcome, outcome
     assert not parse_bdevperf(host.log_text()).failed, host.log_text()
+    assert host.stop() == 0
     info = target.rpc("bdev_get_bdevs", name="Late0")[0]["driver_specific"]["python_disk"]
     assert info["late"]["done"] > 0 and info["late"]["dropped"] == 0, info
     assert target.rpc("bdev_python_disk_get_stats", name="Late0")["pending"] == 0
@@ -223,6 +225,7 @@ def test_a_timeout_fails_a_stuck_io_once_and_drops_the_late_completion(spdk_app,
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
+    host.stop()  # before the target: a host left behind reconnects meanwhile
     time.sleep(1)  # the last late completions arrive
     stats = target.rpc("bdev_python_disk_get_stats", name="Slow0")
     info = target.rpc("bdev_get_bdevs", name="Slow0")[0]["driver_specific"]["python_disk"]
@@ -244,6 +247,7 @@ def test_delete_with_ios_pending_fails_them_and_nothing_hangs(spdk_app, py_env):
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
+    host.stop()  # before the target: a host left behind reconnects meanwhile
     assert "Python had not completed: the disk is being deleted" in target.log_text()
     assert_released(target)
 
@@ -299,3 +303,4 @@ def test_hot_reload_of_a_disk_plugin_under_load_keeps_its_data(spdk_app, py_env,
     assert not parse_bdevperf(host.log_text()).failed, host.log_text()
     info = target.rpc("bdev_get_bdevs", name="Live0")[0]["driver_specific"]["python_disk"]
     assert info["generation"] == 2, info
+    assert host.stop() == 0  # before the target: a host left behind reconnects, and fails

@@ -62,6 +62,7 @@ def test_verify_over_nvme_tcp(spdk_app, py_env, s3_server):
     assert not thread.is_alive() and "result" in outcome, outcome
     result = parse_bdevperf(host.log_text())
     assert not result.failed and result.total.iops > 0, host.log_text()
+    assert host.stop() == 0
     assert target.rpc("bdev_python_disk_get_stats", name="S3Disk0")["pending"] == 0
 
 
@@ -88,6 +89,7 @@ def test_the_server_killed_under_load(spdk_app, py_env, s3_server):
     thread.join(timeout=120)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
+    host.stop()  # before the target: a host left behind reconnects meanwhile
     stats = target.rpc("bdev_python_disk_get_stats", name="S3Disk0")
     assert stats["pending"] == 0, stats
     assert target.rpc("bdev_python_disk_delete", name="S3Disk0") is True
@@ -101,4 +103,5 @@ def test_delete_under_load(spdk_app, py_env, s3_server):
     thread.join(timeout=120)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
+    host.stop()  # before the target: a host left behind reconnects meanwhile
     assert_released(target)
