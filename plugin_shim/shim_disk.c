@@ -437,7 +437,6 @@ shim_disk_ch_create(void *io_device, void *ctx_buf)
 	struct spdk_py_disk_channel *ch = ctx_buf;
 
 	ch->disk = io_device;
-	ch->thread = spdk_get_thread();
 	TAILQ_INIT(&ch->submitted);
 	TAILQ_INIT(&ch->pending);
 	return 0;

@@ -223,7 +223,6 @@ struct spdk_py_disk_io {
 
 struct spdk_py_disk_channel {
 	struct spdk_py_disk			*disk;
-	struct spdk_thread			*thread;
 	struct spdk_poller			*poller;	/* while I/Os are queued */
 	struct spdk_poller			*timer;		/* while I/Os are pending */
 	TAILQ_HEAD(, spdk_py_disk_io)		submitted;

@@ -221,9 +221,6 @@ class Disk:
         except Exception as exc:
             log.error("%s: close raised %r" % (self.name, exc))
 
-    def io_type_supported(self, io_type):  # C answers from the mask; for tools
-        return bool(self.node.io_types & (1 << io_type))
-
     def dump_info(self):
         info = {"plugin": self.plugin, "params": self.params, "timeout_ms": self.timeout_ms,
                 "io_types": self.io_types()}

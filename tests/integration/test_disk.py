@@ -58,20 +58,28 @@ def test_passthru_stacked_on_a_disk(spdk_install, py_env, mode):
 
 def test_spdk_dd_round_trip_through_a_file_disk(spdk_install, py_env, tmp_path):
     image = tmp_path / "disk.img"
-    pattern = tmp_path / "pattern.bin"
-    pattern.write_bytes(os.urandom(4 << 20))
     cfg = config(disk("FileDisk0", FILE, 16384, params={"path": str(image)}))
+    pattern = dd_round_trip(spdk_install, py_env, cfg, "FileDisk0", tmp_path, 4 << 20, 65536)
+    assert image.read_bytes()[:4 << 20] == pattern
+
+
+def dd_round_trip(spdk_install, py_env, cfg, bdev, tmp_path, size, write_bs, timeout=120):
+    """A random pattern written to bdev by one spdk_dd, read back by another
+    (each with cfg, so each creates the disk anew): checked byte for byte;
+    returns the pattern."""
+    pattern = tmp_path / "pattern.bin"
+    pattern.write_bytes(os.urandom(size))
     rc, out = run_app(spdk_install, "spdk_dd", cfg,
-                      ["--if", pattern, "--ob", "FileDisk0", "--bs", 65536, "--qd", 8],
-                      env=py_env(), timeout=120)
+                      ["--if", pattern, "--ob", bdev, "--bs", write_bs, "--qd", 8],
+                      env=py_env(), timeout=timeout)
     assert rc == 0, out
-    assert image.read_bytes()[:4 << 20] == pattern.read_bytes()
     back = tmp_path / "back.bin"
     rc, out = run_app(spdk_install, "spdk_dd", cfg,
-                      ["--ib", "FileDisk0", "--of", back, "--bs", 65536, "--count", 64],
-                      env=py_env(), timeout=120)
+                      ["--ib", bdev, "--of", back, "--bs", 65536, "--count", size // 65536],
+                      env=py_env(), timeout=timeout)
     assert rc == 0, out
     assert back.read_bytes() == pattern.read_bytes()
+    return pattern.read_bytes()
 
 
 def test_served_over_nvme_tcp_and_read_back_by_another_spdk(spdk_app, spdk_install, py_env,

@@ -2,7 +2,6 @@
 in real SPDK processes: verify over NVMe/TCP, data found again by a new
 target, the server killed under load, a delete under load."""
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,8 +11,9 @@ import time
 import boto3
 import pytest
 
-from spdk_py.tools.process import parse_bdevperf, run_app
-from tests.integration.test_disk import assert_released, config, disk, host_failed, served
+from spdk_py.tools.process import parse_bdevperf
+from tests.integration.test_disk import (assert_released, config, dd_round_trip, disk,
+                                         host_failed, served)
 
 S3 = "examples.s3disk:S3Disk"
 BUCKET = "disks"
@@ -68,18 +68,7 @@ def test_verify_over_nvme_tcp(spdk_app, py_env, s3_server):
 
 def test_a_new_target_finds_the_data(spdk_install, py_env, s3_server, tmp_path):
     cfg = config(disk("S3Disk0", S3, 4096, params=s3_params(s3_server[0])))
-    pattern = tmp_path / "pattern.bin"
-    pattern.write_bytes(os.urandom(1 << 20))
-    rc, out = run_app(spdk_install, "spdk_dd", cfg,
-                      ["--if", pattern, "--ob", "S3Disk0", "--bs", 4096, "--qd", 8],
-                      env=py_env(), timeout=180)
-    assert rc == 0, out
-    back = tmp_path / "back.bin"
-    rc, out = run_app(spdk_install, "spdk_dd", cfg,
-                      ["--ib", "S3Disk0", "--of", back, "--bs", 65536, "--count", 16],
-                      env=py_env(), timeout=180)
-    assert rc == 0, out
-    assert back.read_bytes() == pattern.read_bytes()
+    dd_round_trip(spdk_install, py_env, cfg, "S3Disk0", tmp_path, 1 << 20, 4096, timeout=180)
 
 
 def test_the_server_killed_under_load(spdk_app, py_env, s3_server):
