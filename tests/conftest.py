@@ -56,7 +56,9 @@ def spdk_app(request, spdk_install, hugepages, tmp_path):
 
     yield start
     errors = []
-    for proc in started:
+    # Last started, first stopped: a host (initiator) goes before its target, so
+    # it does not reconnect and fail while the target shuts down.
+    for proc in reversed(started):
         stopped_by_test = proc.returncode is not None
         rc = proc.stop()
         if rc not in (0, None) and not stopped_by_test:
