@@ -51,3 +51,6 @@ enum spdk_bdev_event_type {
 struct spdk_bdev *spdk_bdev_get_by_name(const char *bdev_name);
 const char *spdk_bdev_get_name(const struct spdk_bdev *bdev);
 bool spdk_bdev_io_type_supported(struct spdk_bdev *bdev, enum spdk_bdev_io_type io_type);
+uint32_t spdk_bdev_get_block_size(const struct spdk_bdev *bdev);
+uint64_t spdk_bdev_get_num_blocks(const struct spdk_bdev *bdev);
+size_t spdk_bdev_get_buf_align(const struct spdk_bdev *bdev);

@@ -68,6 +68,24 @@ struct spdk_py_vbdev {
 	...;
 };
 
+struct spdk_py_bdev_desc {
+	struct spdk_bdev *bdev;
+	struct spdk_thread *thread;
+	bool claimed;
+	bool closing;
+	...;
+};
+
+struct spdk_py_io_channel {
+	struct spdk_thread *thread;
+	int64_t outstanding;
+	uint64_t submitted;
+	uint64_t nomem_waits;
+	...;
+};
+
+struct spdk_py_poller;
+
 extern struct spdk_bdev_module g_spdk_py_module;
 void spdk_py_log(int level, const char *msg);
 
@@ -111,7 +129,6 @@ int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
 void spdk_py_pause(bool paused);
 int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
-int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
 				bool counters, void *cb_arg);
 void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
@@ -134,6 +151,21 @@ void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
 			 int64_t *pending, void *cb_arg);
+
+struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
+void spdk_py_poller_unregister(struct spdk_py_poller *p);
+int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
+int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
+int spdk_py_for_each_thread(void *each, void *done);
+
+int spdk_py_bdev_desc_open(const char *name, bool write, void *py, struct spdk_py_bdev_desc **out);
+int spdk_py_bdev_desc_claim(struct spdk_py_bdev_desc *d);
+void spdk_py_bdev_desc_close(struct spdk_py_bdev_desc *d, void *done);
+struct spdk_py_io_channel *spdk_py_io_channel_get(struct spdk_py_bdev_desc *d, void *py);
+void spdk_py_io_channel_close(struct spdk_py_io_channel *ch);
+int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
+			      struct iovec *iovs, int iovcnt, uint64_t offset_blocks,
+			      uint64_t num_blocks);
 
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
@@ -159,3 +191,9 @@ extern "Python+C" void spdk_py_vbdev_released(void *py);
 extern "Python+C" int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
 				       const char *params, size_t len);
 extern "Python+C" void spdk_py_done(void *cb_arg, int rc);
+extern "Python+C" int spdk_py_poll(void *py);
+extern "Python+C" void spdk_py_message(void *py);
+extern "Python+C" void spdk_py_bdev_desc_event(void *py, int type);
+extern "Python+C" void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+extern "Python+C" void spdk_py_io_channel_closed(void *py);
+extern "Python+C" void spdk_py_app_started(void);

@@ -101,39 +101,3 @@ spdk_py_log(int level, const char *msg)
 {
 	spdk_log((enum spdk_log_level)level, "python", 0, "spdk_py", "%s\n", msg);
 }
-
-struct shim_later {
-	struct spdk_poller	*poller;
-	void			*cb_arg;
-};
-
-static int
-shim_later_fire(void *arg)
-{
-	struct shim_later *later = arg;
-
-	spdk_poller_unregister(&later->poller);
-	spdk_py_done(later->cb_arg, 0);
-	free(later);
-	return SPDK_POLLER_BUSY;
-}
-
-/* spdk_py_done(cb_arg, 0) on this thread after delay_us: Python's way to wait
- * without blocking the reactor.
- */
-int
-spdk_py_call_later(uint64_t delay_us, void *cb_arg)
-{
-	struct shim_later *later = calloc(1, sizeof(*later));
-
-	if (later == NULL) {
-		return -ENOMEM;
-	}
-	later->cb_arg = cb_arg;
-	later->poller = spdk_poller_register(shim_later_fire, later, delay_us);
-	if (later->poller == NULL) {
-		free(later);
-		return -ENOMEM;
-	}
-	return 0;
-}

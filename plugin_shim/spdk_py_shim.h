@@ -239,6 +239,52 @@ struct spdk_py_disk_channel {
 	int					statuses[SPDK_PY_BATCH];
 };
 
+/* A bdev Python opened (shim_bdev_desc.c). */
+struct spdk_py_bdev_desc {
+	struct spdk_bdev_desc		*desc;
+	struct spdk_bdev		*bdev;
+	struct spdk_thread		*thread;	/* opened here, closed here */
+	void				*py;		/* ffi handle of the Python BdevDesc */
+	bool				claimed;
+	bool				closing;
+	int				channels;	/* open, on any thread (atomic) */
+	void				*close_done;	/* its spdk_py_done cb_arg */
+};
+
+/* One I/O Python submitted on its channel (shim_io_channel.c). */
+struct spdk_py_own_io {
+	struct spdk_py_io_channel	*ch;
+	uint64_t			tag;		/* Python's name for it */
+	int				type;
+	int				status;		/* 0, or a negative errno */
+	void				*buf;
+	struct iovec			*iovs;		/* or these, if iovcnt > 0 */
+	int				iovcnt;
+	uint64_t			offset_blocks;
+	uint64_t			num_blocks;
+	struct spdk_bdev_io_wait_entry	wait;
+	TAILQ_ENTRY(spdk_py_own_io)	link;		/* done, or spare */
+};
+
+/* A descriptor's I/O channel on one thread, and the I/Os out on it. */
+struct spdk_py_io_channel {
+	struct spdk_py_bdev_desc		*desc;
+	struct spdk_io_channel			*ch;
+	struct spdk_thread			*thread;
+	void					*py;		/* ffi handle of the IoChannel */
+	struct spdk_poller			*poller;	/* while I/Os are out */
+	int64_t					outstanding;	/* submitted, not yet delivered */
+	bool					closing;
+	uint64_t				submitted;
+	uint64_t				nomem_waits;	/* times an I/O waited for a bdev_io */
+	TAILQ_HEAD(, spdk_py_own_io)		done;		/* for Python's next batch */
+	TAILQ_HEAD(, spdk_py_own_io)		spare;
+	uint64_t				tags[SPDK_PY_BATCH];
+	int					statuses[SPDK_PY_BATCH];
+};
+
+struct spdk_py_poller;
+
 /* Module-level (shim_module.c). */
 extern struct spdk_bdev_module g_spdk_py_module;
 int spdk_py_get_ctx_size(void);
@@ -291,7 +337,6 @@ int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
 void spdk_py_pause(bool paused);
 int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
-int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 
 /* NVMe commands sent to a bdev (shim_nvme_cmd.c). */
 struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
@@ -316,6 +361,25 @@ void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
 			 int64_t *pending, void *cb_arg);
+
+/* Pollers, timers and messages (shim_thread.c). */
+struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
+void spdk_py_poller_unregister(struct spdk_py_poller *p);
+int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
+int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
+int spdk_py_for_each_thread(void *each, void *done);
+
+/* Bdevs Python opens (shim_bdev_desc.c) and its own I/O on them (shim_io_channel.c). */
+int spdk_py_bdev_desc_open(const char *name, bool write, void *py, struct spdk_py_bdev_desc **out);
+int spdk_py_bdev_desc_claim(struct spdk_py_bdev_desc *d);
+void spdk_py_bdev_desc_close(struct spdk_py_bdev_desc *d, void *done);
+void spdk_py_bdev_desc_channel_added(struct spdk_py_bdev_desc *d);
+void spdk_py_bdev_desc_channel_removed(struct spdk_py_bdev_desc *d);
+struct spdk_py_io_channel *spdk_py_io_channel_get(struct spdk_py_bdev_desc *d, void *py);
+void spdk_py_io_channel_close(struct spdk_py_io_channel *ch);
+int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
+			      struct iovec *iovs, int iovcnt, uint64_t offset_blocks,
+			      uint64_t num_blocks);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
@@ -342,6 +406,12 @@ int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
 void spdk_py_base_event(int type, struct spdk_bdev *bdev);
 void spdk_py_vbdev_released(void *py);
 void spdk_py_done(void *cb_arg, int rc);
+int spdk_py_poll(void *py);
+void spdk_py_message(void *py);
+void spdk_py_bdev_desc_event(void *py, int type);
+void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+void spdk_py_io_channel_closed(void *py);
+void spdk_py_app_started(void);
 int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
 		     const char *params, size_t len);
 

@@ -46,7 +46,7 @@ from spdk_py.bdev import IoStatus, IoType
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
 from spdk_py.jsonrpc import RpcError, rpc_method
-from spdk_py.vbdev import finished, waiter
+from spdk_py._runtime.waiters import finished, waiter
 
 SUCCESS, FAILED = int(IoStatus.SUCCESS), int(IoStatus.FAILED)
 HOOKS = {IoType.READ: "read", IoType.WRITE: "write", IoType.COMPARE: "compare",

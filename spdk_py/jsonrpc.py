@@ -6,17 +6,19 @@
 
 A handler returns the result, or raises RpcError(code, message). A handler
 declared with deferred=True gets the Request as its first argument and answers
-later with request.result(...) or request.error(...). Whatever happens, every
-request is answered exactly once.
+later with request.result(...) or request.error(...). An `async def` handler
+runs as a task (spdk_py.coroutine) on the app thread and answers with what it
+returns. Whatever happens, every request is answered exactly once.
 """
 
 import contextlib
 import importlib
+import inspect
 import json
 import os
 import traceback
 
-from spdk_py import log
+from spdk_py import coroutine, log
 from spdk_py._runtime.binding import binding
 
 METHOD_NOT_FOUND = -32601
@@ -165,15 +167,34 @@ def call(name, raw, params_text):
         params = decode(method, json.loads(params_text) if params_text else None)
         if method.deferred:
             method.func(request, params)
-        else:
-            request.result(method.func(params))
-    except Exception as exc:
-        if request.answered:
-            log.error("%s raised after answering: %r" % (method.name, exc))
             return
-        if isinstance(exc, RpcError):
-            request.error(exc.code, exc.message)
+        result = method.func(params)
+        if inspect.iscoroutine(result):
+            # An async def handler runs as a task; its return value is the answer.
+            task = coroutine.spawn(result, name=method.name)
+            task.add_done_callback(lambda t: _answer_task(request, method, t))
         else:
-            log.error("%s failed: %s" % (method.name, traceback.format_exc()))
-            request.error(INTERNAL_ERROR, "%s: %s: %s" % (method.name, type(exc).__name__, exc))
+            request.result(result)
+    except Exception as exc:
+        _answer_exception(request, method, exc)
+
+
+def _answer_task(request, method, task):
+    exc = task.exception()
+    if exc is None:
+        request.result(task.result())
+    else:
+        _answer_exception(request, method, exc)
+
+
+def _answer_exception(request, method, exc):
+    if request.answered:
+        log.error("%s raised after answering: %r" % (method.name, exc))
+        return
+    if isinstance(exc, RpcError):
+        request.error(exc.code, exc.message)
+    else:
+        log.error("%s failed: %s" % (method.name, "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__))))
+        request.error(INTERNAL_ERROR, "%s: %s: %s" % (method.name, type(exc).__name__, exc))
 

@@ -19,7 +19,7 @@ import struct
 from spdk_py import jsonrpc
 from spdk_py._runtime.binding import binding
 from spdk_py.jsonrpc import RpcError, rpc_method
-from spdk_py.vbdev import finished, waiter
+from spdk_py._runtime.waiters import finished, waiter
 
 CMD_BYTES = 64
 # The most data one command here moves (SPDK's bdev_nvme_send_cmd has no

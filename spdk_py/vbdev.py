@@ -5,21 +5,15 @@ Both stay alive until the bdev layer is done with them: the handle is dropped
 only when the io_device is unregistered (`released`), never before.
 """
 
-import itertools
-
 from spdk_py.bdev import IoStatus, IoType
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
+from spdk_py._runtime.waiters import finished, waiter
 
 FAILED = int(IoStatus.FAILED)
 
 # Every Vbdev whose C side may still call into it; tests read its size.
 live = set()
-
-# Callbacks waiting for C to finish something (spdk_py_done), by the key C hands back.
-_waiters = {}
-_keys = itertools.count(1)
-
 
 # Per-type hook names: submit_read, complete_write, ...
 def _hook_name(prefix, io_type):
@@ -204,23 +198,6 @@ class Vbdev:
         binding.lib.spdk_py_vbdev_free(self.node)
         self.node = binding.ffi.NULL
         live.discard(self)
-
-
-def waiter(done):
-    """A cb_arg for C that makes spdk_py_done(cb_arg, rc) call done(rc), once."""
-    key = next(_keys)
-    _waiters[key] = done
-    return binding.ffi.cast("void *", key)
-
-
-def pending_waiters():
-    return list(_waiters)
-
-
-def finished(key, rc):
-    done = _waiters.pop(key, None)
-    if done is not None:
-        done(rc)
 
 
 def unregister(vbdev, done):

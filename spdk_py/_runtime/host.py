@@ -12,8 +12,8 @@ import json
 import sys
 import traceback
 
-from spdk_py import bdev, jsonrpc, log, nvme_cmd, vbdev  # noqa: F401 (nvme_cmd: its RPC)
-from spdk_py._runtime import introspect, reload  # noqa: F401 (their RPCs)
+from spdk_py import app, bdev, jsonrpc, log, nvme_cmd  # noqa: F401 (nvme_cmd: its RPC)
+from spdk_py._runtime import introspect, reload, waiters  # noqa: F401 (their RPCs)
 from spdk_py._runtime.io_errors import io_exception
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.plugins import configured as configured_plugins
@@ -173,4 +173,29 @@ def install(ffi, lib):
 
     @_guarded(ffi)
     def spdk_py_done(key, rc):
-        vbdev.finished(int(ffi.cast("uintptr_t", key)), rc)
+        waiters.finished(int(ffi.cast("uintptr_t", key)), rc)
+
+    # Python on SPDK's threads: pollers, messages, own I/O, the app's start.
+    @_guarded(ffi, error=-1)
+    def spdk_py_poll(py):
+        return from_handle(py).run()
+
+    @_guarded(ffi)
+    def spdk_py_message(py):
+        from_handle(py).run()
+
+    @_guarded(ffi)
+    def spdk_py_bdev_desc_event(py, event_type):
+        from_handle(py).event(event_type)
+
+    @_guarded(ffi)
+    def spdk_py_io_channel_batch(py, tags, statuses, n):
+        from_handle(py).batch(tags, statuses, n)
+
+    @_guarded(ffi)
+    def spdk_py_io_channel_closed(py):
+        from_handle(py).closed()
+
+    @_guarded(ffi)
+    def spdk_py_app_started():
+        app.started()

@@ -3,6 +3,7 @@
 import sys
 
 from spdk_py import disk, vbdev
+from spdk_py._runtime import waiters
 from spdk_py.jsonrpc import rpc_method
 
 
@@ -12,7 +13,7 @@ def spdk_py_get_objects(params):
     from spdk_py._runtime import host
 
     return {"vbdevs": len(vbdev.live), "disks": len(disk.disks),
-            "waiters": len(vbdev.pending_waiters()),
+            "waiters": len(waiters.pending()),
             "plugins": [p.__name__ for p in host.plugins],
             "python": "%d.%d.%d" % sys.version_info[:3],
             "switch_interval_s": sys.getswitchinterval()}

@@ -27,6 +27,7 @@ import time
 import traceback
 
 from spdk_py import disk, jsonrpc, log, passthru, vbdev
+from spdk_py._runtime import waiters
 from spdk_py._runtime.binding import binding
 from spdk_py.jsonrpc import RpcError, rpc_method
 
@@ -130,7 +131,7 @@ class Reload:
         self._poll()
 
     def _later(self, step):
-        rc = binding.lib.spdk_py_call_later(POLL_US, vbdev.waiter(lambda rc: step()))
+        rc = binding.lib.spdk_py_call_later(POLL_US, waiters.waiter(lambda rc: step()))
         if rc:
             self._finish(RpcError.from_errno(rc, "cannot wait for I/O to quiesce"))
 

@@ -3,8 +3,9 @@
     spdk-py spdk build|dir|env           find or build SPDK ($SPDK_DIR, else a cached build)
     spdk-py shim build                   build the plugin shim for it; print the library
     spdk-py hugepages setup|check        2 MB hugepages for SPDK processes
-    spdk-py run [--app A] [--plugins M] [--] <SPDK arguments>
+    spdk-py run [--app A] [--plugins M] [--main M:F] [--] <SPDK arguments>
                                          an SPDK app with the Python bdev modules loaded
+                                         (and a Python program run on its app thread)
     spdk-py demo                         the main job (what ci/demo.sh runs)
     spdk-py guest setup|run [--] <cmd>   the emulated-NVMe QEMU guest: its parts; a shell
                                          command in it, on this machine's own root
@@ -24,7 +25,7 @@ from spdk_py.tools import demo, guest, guest_image, hugepages, launch, provision
 
 def _run(args):
     rest = args.args[1:] if args.args[:1] == ["--"] else args.args
-    return launch.run(args.app, args.plugins, rest)
+    return launch.run(args.app, args.plugins, rest, main=args.main)
 
 
 def _guest(args):
@@ -42,7 +43,7 @@ def _guest(args):
 def parser():
     top = argparse.ArgumentParser(prog="spdk-py", description=__doc__.splitlines()[0],
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
-                                  epilog="\n".join(__doc__.splitlines()[2:11]))
+                                  epilog="\n".join(__doc__.splitlines()[2:12]))
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("spdk", help="find or build SPDK")
@@ -70,6 +71,9 @@ def parser():
     p.add_argument("--plugins", default=None,
                    help="comma-separated Python modules implementing bdev modules "
                         "(default: spdk_py.passthru)")
+    p.add_argument("--main", default=None, metavar="MODULE:FUNCTION",
+                   help="a Python function run on the app thread once the app is up "
+                        "(an async one stops the app when it returns: spdk_py.app)")
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_run)
 

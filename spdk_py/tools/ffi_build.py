@@ -25,6 +25,7 @@ CDEFS = [
     "log.h",
     "env.h",
     "thread.h",
+    "event.h",
     "json.h",
     "jsonrpc.h",
     "rpc.h",
@@ -39,6 +40,7 @@ INCLUDES = """
 #include "spdk_py_shim.h"
 #include "spdk_compat.h"
 #include "spdk/env.h"
+#include "spdk/event.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
 #include "spdk/uuid.h"

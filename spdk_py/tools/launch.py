@@ -1,6 +1,6 @@
 """Run an SPDK application with the Python bdev modules loaded.
 
-    spdk-py run [--app spdk_tgt] [--plugins mod1,mod2] [--] <SPDK arguments>
+    spdk-py run [--app spdk_tgt] [--plugins mod1,mod2] [--main mod:func] [--] <SPDK arguments>
 
 The shim goes into LD_PRELOAD of the SPDK binary itself (never of a wrapper),
 with SPDK's libraries on LD_LIBRARY_PATH and the embedded interpreter's import
@@ -10,14 +10,14 @@ path in SPDK_PY_PATH; then the binary replaces this process.
 import os
 import sys
 
-from spdk_py import jsonrpc
+from spdk_py import app, jsonrpc
 from spdk_py._runtime import plugins as plugin_names
 from spdk_py.tools import provision, shim, spdk_identity
 
 APPS = ("spdk_tgt", "nvmf_tgt", "bdevperf", "spdk_dd")
 
 
-def app_env(install, shim_path, plugins=None, base=None):
+def app_env(install, shim_path, plugins=None, base=None, main=None):
     """The environment an SPDK application needs to load the Python modules;
     ShimMismatch if the shim was built for another SPDK than install."""
     spdk_identity.check(shim_path, install.root)
@@ -34,6 +34,8 @@ def app_env(install, shim_path, plugins=None, base=None):
     # The caller's PYTHONPATH too: that is where a user's own plugin modules are.
     env["SPDK_PY_PATH"] = ":".join(filter(None, [os.environ.get("PYTHONPATH"),
                                                  shim.python_path()]))
+    if main:
+        env[app.MAIN_ENV] = main
     if plugins:
         env["SPDK_PY_PLUGINS"] = plugins
         # The shim registers these at load, before a --json config is replayed.
@@ -42,14 +44,17 @@ def app_env(install, shim_path, plugins=None, base=None):
     return env
 
 
-def run(app, plugins, args):
+def run(app_name, plugins, args, main=None):
     """``spdk-py run``: exec the SPDK app with the shim loaded; returns only on error."""
+    if main is not None and ":" not in main:
+        print("--main takes MODULE:FUNCTION, not %r" % main, file=sys.stderr)
+        return 2
     try:
         install = provision.locate()
         shim_path = shim.build(install, quiet=True)
-        env = app_env(install, shim_path, plugins)
+        env = app_env(install, shim_path, plugins, main=main)
     except (provision.SpdkMissing, shim.ShimBuildFailed, spdk_identity.ShimMismatch) as exc:
         print(exc, file=sys.stderr)
         return 1
-    binary = str(install.bin(app))
+    binary = str(install.bin(app_name))
     os.execve(binary, [binary] + list(args), env)

@@ -12,9 +12,10 @@ def shim_path(spdk_install):
 
 @pytest.fixture
 def py_env(spdk_install, shim_path):
-    """py_env(plugins=None) -> the environment that loads the shim into an SPDK app."""
-    def make(plugins=None):
-        return launch.app_env(spdk_install, shim_path, plugins, base={})
+    """py_env(plugins=None, main=None) -> the environment that loads the shim into an
+    SPDK app (and runs main, 'module:function', once it is up)."""
+    def make(plugins=None, main=None):
+        return launch.app_env(spdk_install, shim_path, plugins, base={}, main=main)
     return make
 
 

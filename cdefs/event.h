@@ -1,0 +1,2 @@
+/* spdk/event.h */
+void spdk_app_stop(int rc);

@@ -1,0 +1,145 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Python on SPDK's threads: pollers, one-shot timers, messages to a thread and
+ * a message to every thread. Each lands in Python on the thread SPDK runs it
+ * on; none blocks a reactor. A Python callback is named by an ffi handle (a
+ * poller's, held for the poller's life) or a waiter key (spdk_py_done).
+ */
+
+#include "spdk_py_shim.h"
+#include "spdk/log.h"
+#include "spdk/thread.h"
+
+struct spdk_py_poller {
+	struct spdk_poller	*poller;
+	void			*py;	/* ffi handle of the Python Poller */
+};
+
+static int
+shim_poller_run(void *arg)
+{
+	struct spdk_py_poller *p = arg;
+
+	/* Python answers 1 (busy), 0 (idle), or -1 (it raised: logged there). */
+	return spdk_py_poll(p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+}
+
+/* A poller on this thread: spdk_py_poll(py) every period_us (0: every
+ * reactor iteration) until spdk_py_poller_unregister, on this thread.
+ */
+struct spdk_py_poller *
+spdk_py_poller_register(void *py, uint64_t period_us)
+{
+	struct spdk_py_poller *p;
+
+	if (spdk_get_thread() == NULL) {
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		return NULL;
+	}
+	p->py = py;
+	p->poller = spdk_poller_register(shim_poller_run, p, period_us);
+	if (p->poller == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* On the poller's thread; may be called from the poller's own callback. */
+void
+spdk_py_poller_unregister(struct spdk_py_poller *p)
+{
+	spdk_poller_unregister(&p->poller);
+	free(p);
+}
+
+struct shim_later {
+	struct spdk_poller	*poller;
+	void			*cb_arg;
+};
+
+static int
+shim_later_fire(void *arg)
+{
+	struct shim_later *later = arg;
+
+	spdk_poller_unregister(&later->poller);
+	spdk_py_done(later->cb_arg, 0);
+	free(later);
+	return SPDK_POLLER_BUSY;
+}
+
+/* spdk_py_done(cb_arg, 0) on this thread after delay_us: Python's way to wait
+ * without blocking the reactor.
+ */
+int
+spdk_py_call_later(uint64_t delay_us, void *cb_arg)
+{
+	struct shim_later *later = calloc(1, sizeof(*later));
+
+	if (later == NULL) {
+		return -ENOMEM;
+	}
+	later->cb_arg = cb_arg;
+	later->poller = spdk_poller_register(shim_later_fire, later, delay_us);
+	if (later->poller == NULL) {
+		free(later);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+shim_message_arrive(void *cb_arg)
+{
+	spdk_py_done(cb_arg, 0);
+}
+
+/* spdk_py_done(cb_arg, 0) on thread, from any thread (an SPDK one or not). */
+int
+spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg)
+{
+	return spdk_thread_send_msg(thread, shim_message_arrive, cb_arg);
+}
+
+struct shim_each_thread {
+	void	*each;	/* ffi handle: spdk_py_message(each) on every thread */
+	void	*done;	/* waiter key: spdk_py_done(done, 0) back on the caller's */
+};
+
+static void
+shim_each_thread_run(void *arg)
+{
+	struct shim_each_thread *ctx = arg;
+
+	spdk_py_message(ctx->each);
+}
+
+static void
+shim_each_thread_done(void *arg)
+{
+	struct shim_each_thread *ctx = arg;
+
+	spdk_py_done(ctx->done, 0);
+	free(ctx);
+}
+
+/* spdk_for_each_thread: spdk_py_message(each) on every SPDK thread in turn,
+ * then spdk_py_done(done, 0) on this one.
+ */
+int
+spdk_py_for_each_thread(void *each, void *done)
+{
+	struct shim_each_thread *ctx = calloc(1, sizeof(*ctx));
+
+	if (ctx == NULL) {
+		return -ENOMEM;
+	}
+	ctx->each = each;
+	ctx->done = done;
+	spdk_for_each_thread(shim_each_thread_run, ctx, shim_each_thread_done);
+	return 0;
+}
