@@ -80,7 +80,7 @@ static void
 shim_later_buf_put(struct spdk_py_later_buf *buf)
 {
 	if (__atomic_sub_fetch(&buf->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		free(buf->data);
+		spdk_dma_free(buf->data);
 		free(buf);
 	}
 }
@@ -155,7 +155,11 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 		if (io->later_buf == NULL) {
 			return 0;
 		}
-		if (posix_memalign((void **)&io->later_buf->data, 0x1000, len) != 0) {
+		/* DMA memory: the work may be child I/O to a device (a mirror's NVMe
+		 * base); page-aligned for a worker's O_DIRECT.
+		 */
+		io->later_buf->data = spdk_dma_malloc(len, 0x1000, NULL);
+		if (io->later_buf->data == NULL) {
 			free(io->later_buf);
 			io->later_buf = NULL;
 			return 0;

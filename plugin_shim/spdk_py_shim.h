@@ -207,7 +207,7 @@ struct spdk_py_disk_channel;
 struct spdk_py_later_buf {
 	int				refs;
 	size_t				len;
-	uint8_t				*data;		/* page-aligned (O_DIRECT takes it) */
+	uint8_t				*data;		/* DMA memory, page-aligned (O_DIRECT) */
 };
 
 struct spdk_py_disk_io {

@@ -28,6 +28,12 @@ from spdk_py import thread
 live = set()
 
 
+def exists(name):
+    """Whether a bdev of that name is registered now."""
+    ffi, lib = binding.require()
+    return lib.spdk_bdev_get_by_name(name.encode()) != ffi.NULL
+
+
 class BdevDesc:
     """An open bdev. Use BdevDesc.open(name, ...)."""
 

@@ -209,6 +209,11 @@ class Disk:
         return {"name": self.name, "plugin": self.plugin, "num_blocks": self.num_blocks,
                 "block_size": self.block_size, "uuid": self.uuid, "params": self.params}
 
+    def config_entry(self):
+        """What save_config writes to create this disk again (a module with an
+        RPC of its own writes that one)."""
+        return {"method": CREATE, "params": self.config_params()}
+
     # What the shim's fn_table calls (through _runtime/host.py).
     def destruct(self):
         binding.lib.spdk_py_disk_io_device_unregister(self.node)
@@ -320,8 +325,7 @@ def delete(name, done):
 
 # Module hooks the host calls.
 def config_json():
-    return [json.dumps({"method": CREATE, "params": disk.config_params()})
-            for disk in disks.values()]
+    return [json.dumps(disk.config_entry()) for disk in disks.values()]
 
 
 @rpc_method(CREATE, params={"name": str, "plugin": str, "num_blocks": int},

@@ -207,3 +207,30 @@ def hold(params):
 def held_state(params):
     desc, events = held[params["key"]]
     return {"events": events, "closed": desc.closed, "channels": len(desc.channels)}
+
+
+@rpc_method("test_own_io_write", params={"bdev": str, "offset_blocks": int, "data": str})
+async def write(params):
+    """Write data (hex) at offset_blocks."""
+    data = bytes.fromhex(params["data"])
+    desc = _open(params["bdev"])
+    try:
+        buf = dma.Buffer(len(data))
+        buf[:] = data
+        await desc.channel().write_blocks(buf, params["offset_blocks"],
+                                          len(data) // desc.block_size)
+    finally:
+        await desc.close()
+    return True
+
+
+@rpc_method("test_own_io_read", params={"bdev": str, "offset_blocks": int, "num_blocks": int})
+async def read(params):
+    """Read num_blocks at offset_blocks; their bytes in hex."""
+    desc = _open(params["bdev"], write=False)
+    try:
+        buf = dma.Buffer(params["num_blocks"] * desc.block_size)
+        await desc.channel().read_blocks(buf, params["offset_blocks"], params["num_blocks"])
+    finally:
+        await desc.close()
+    return bytes(buf).hex()
