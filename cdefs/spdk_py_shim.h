@@ -166,6 +166,9 @@ void spdk_py_io_channel_close(struct spdk_py_io_channel *ch);
 int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
 			      struct iovec *iovs, int iovcnt, uint64_t offset_blocks,
 			      uint64_t num_blocks);
+int spdk_py_io_channel_submit_bulk(struct spdk_py_io_channel *ch, int type, int n,
+				   const uint32_t *slots, const uint64_t *offsets, uint64_t num_blocks,
+				   void **bufs, uint32_t nbufs);
 
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
@@ -195,5 +198,6 @@ extern "Python+C" int spdk_py_poll(void *py);
 extern "Python+C" void spdk_py_message(void *py);
 extern "Python+C" void spdk_py_bdev_desc_event(void *py, int type);
 extern "Python+C" void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+extern "Python+C" void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
 extern "Python+C" void spdk_py_io_channel_closed(void *py);
 extern "Python+C" void spdk_py_app_started(void);

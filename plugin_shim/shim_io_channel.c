@@ -214,26 +214,57 @@ spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag,
 	return 0;
 }
 
-/* Completed I/Os go to Python a batch at a time; once nothing is out, the
- * poller stops (and a closing channel is put).
+/* Bulk I/O: n I/Os of one type and size, each on a buffer of Python's
+ * table (bufs[slots[i]], nbufs of them) at offsets[i]. Their completions go to
+ * spdk_py_io_channel_bulk by slot, a batch in one call, with no per-I/O
+ * Python object. Returns how many were submitted (the first n that the bdev
+ * layer took): the rest, from the first refused, were not.
+ */
+int
+spdk_py_io_channel_submit_bulk(struct spdk_py_io_channel *ch, int type, int n,
+			       const uint32_t *slots, const uint64_t *offsets, uint64_t num_blocks,
+			       void **bufs, uint32_t nbufs)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (slots[i] >= nbufs ||
+		    spdk_py_io_channel_submit(ch, type, SPDK_PY_BULK_TAG | slots[i], bufs[slots[i]],
+					      NULL, 0, offsets[i], num_blocks) != 0) {
+			break;
+		}
+	}
+	return i;
+}
+
+/* Completed I/Os go to Python a batch at a time (bulk ones apart, by slot);
+ * once nothing is out, the poller stops (and a closing channel is put).
  */
 static int
 shim_channel_poll(void *arg)
 {
 	struct spdk_py_io_channel *ch = arg;
 	struct spdk_py_own_io *io;
-	int n = 0;
+	int n = 0, bulk = 0, total;
 
-	while (n < SPDK_PY_BATCH && (io = TAILQ_FIRST(&ch->done)) != NULL) {
+	while (n + bulk < SPDK_PY_BATCH && (io = TAILQ_FIRST(&ch->done)) != NULL) {
 		TAILQ_REMOVE(&ch->done, io, link);
-		ch->tags[n] = io->tag;
-		ch->statuses[n] = io->status;
-		n++;
+		if (io->tag & SPDK_PY_BULK_TAG) {
+			ch->bulk_slots[bulk] = (uint32_t)io->tag;
+			ch->bulk_statuses[bulk++] = io->status;
+		} else {
+			ch->tags[n] = io->tag;
+			ch->statuses[n++] = io->status;
+		}
 		TAILQ_INSERT_HEAD(&ch->spare, io, link);
 	}
+	total = n + bulk;
+	ch->outstanding -= total;
+	/* Python delivers each one; what it raises is logged there. */
+	if (bulk > 0) {
+		spdk_py_io_channel_bulk(ch->py, ch->bulk_slots, ch->bulk_statuses, bulk);
+	}
 	if (n > 0) {
-		ch->outstanding -= n;
-		/* Python delivers each one; what it raises is logged there. */
 		spdk_py_io_channel_batch(ch->py, ch->tags, ch->statuses, n);
 	}
 	if (ch->outstanding == 0) {
@@ -242,5 +273,5 @@ shim_channel_poll(void *arg)
 			shim_channel_free(ch);
 		}
 	}
-	return n > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+	return total > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }

@@ -251,6 +251,9 @@ struct spdk_py_bdev_desc {
 	void				*close_done;	/* its spdk_py_done cb_arg */
 };
 
+/* Tags of bulk I/Os: this bit, and the slot of their buffer. */
+#define SPDK_PY_BULK_TAG	(1ull << 63)
+
 /* One I/O Python submitted on its channel (shim_io_channel.c). */
 struct spdk_py_own_io {
 	struct spdk_py_io_channel	*ch;
@@ -281,6 +284,8 @@ struct spdk_py_io_channel {
 	TAILQ_HEAD(, spdk_py_own_io)		spare;
 	uint64_t				tags[SPDK_PY_BATCH];
 	int					statuses[SPDK_PY_BATCH];
+	uint32_t				bulk_slots[SPDK_PY_BATCH];
+	int					bulk_statuses[SPDK_PY_BATCH];
 };
 
 struct spdk_py_poller;
@@ -380,6 +385,9 @@ void spdk_py_io_channel_close(struct spdk_py_io_channel *ch);
 int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
 			      struct iovec *iovs, int iovcnt, uint64_t offset_blocks,
 			      uint64_t num_blocks);
+int spdk_py_io_channel_submit_bulk(struct spdk_py_io_channel *ch, int type, int n,
+				   const uint32_t *slots, const uint64_t *offsets, uint64_t num_blocks,
+				   void **bufs, uint32_t nbufs);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
@@ -410,6 +418,7 @@ int spdk_py_poll(void *py);
 void spdk_py_message(void *py);
 void spdk_py_bdev_desc_event(void *py, int type);
 void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
 void spdk_py_io_channel_closed(void *py);
 void spdk_py_app_started(void);
 int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,

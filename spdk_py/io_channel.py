@@ -14,6 +14,14 @@ never completes. -ENOMEM never reaches Python: the I/O waits for a bdev_io
     await ch.readv_blocks([buf_a, buf_b], offset_blocks, num_blocks)
     ch.read_blocks(buf, 0, 8, cb=lambda status: ...)
 
+Bulk I/O, for many I/Os of one size with no Python object per I/O (an I/O
+generator, a scrubber): ch.bulk(buffers, on_complete) sets a table of buffers;
+ch.submit_bulk(io_type, slots, offsets_blocks, num_blocks) submits one I/O per
+slot (on buffers[slot], at offsets_blocks[i]) in one call; each batch of
+completions is one call on_complete(slots, statuses, n), memoryviews valid
+during the call. slots and offsets are any uint32 / uint64 buffers (array,
+numpy).
+
 Buffers are spdk_py.dma.Buffer (DMA-able: any bdev) or any writable buffer
 (only for bdevs that do not DMA: malloc, null, a Python disk); each must hold
 num_blocks * block_size bytes. The I/O holds its buffers until it completes.
@@ -62,12 +70,14 @@ class IoChannel:
                           % (desc.name, here.name))
         self.closing = False
         self._closed = Future()
+        self._bulk = None  # (on_complete, buffers, their pointers, the smallest size)
+        self.bulk_outstanding = 0
         live.add(self)
 
     @property
     def outstanding(self):
         """I/Os submitted here and not completed yet."""
-        return len(self._pending)
+        return len(self._pending) + self.bulk_outstanding
 
     def stats(self):
         return {"submitted": int(self.ptr.submitted), "outstanding": self.outstanding,
@@ -164,6 +174,52 @@ class IoChannel:
                 self.exceptions += 1
                 log.error("I/O callback %r on %s raised:\n%s"
                           % (target, self.desc.name, traceback.format_exc()))
+
+    # Bulk I/O.
+    def bulk(self, buffers, on_complete):
+        """The buffer table of bulk I/Os, and on_complete(slots, statuses, n)."""
+        if self.bulk_outstanding:
+            raise RuntimeError("bulk I/Os are out on %r: the table stays" % self)
+        ffi = binding.ffi
+        ptrs = [self._pointer(b, True, 0) for b in buffers]
+        sizes = [b.size if isinstance(b, dma.Buffer) else len(p) for b, p in zip(buffers, ptrs)]
+        self._bulk = (on_complete, list(buffers), ffi.new("void *[]", ptrs), min(sizes), ptrs)
+
+    def submit_bulk(self, io_type, slots, offsets_blocks, num_blocks):
+        """One I/O per slot; IoError if the bdev layer refused one (those
+        before it are out, and complete)."""
+        ffi, lib = binding.ffi, binding.lib
+        if self._bulk is None:
+            raise RuntimeError("no bulk buffer table on %r: call bulk() first" % self)
+        _, buffers, table, smallest, _ = self._bulk
+        if num_blocks * self.block_size > smallest:
+            raise ValueError("bulk buffers of %d bytes for I/Os of %d"
+                             % (smallest, num_blocks * self.block_size))
+        slot_ptr = ffi.from_buffer("uint32_t[]", slots)
+        offset_ptr = ffi.from_buffer("uint64_t[]", offsets_blocks)
+        n = len(slot_ptr)
+        if len(offset_ptr) < n:
+            raise ValueError("%d offsets for %d slots" % (len(offset_ptr), n))
+        done = lib.spdk_py_io_channel_submit_bulk(self.ptr, int(io_type), n, slot_ptr,
+                                                  offset_ptr, num_blocks, table, len(buffers))
+        self.bulk_outstanding += done
+        if done < n:
+            raise IoError(errno.EINVAL, "bulk %s: %d of %d submitted on %s; slot %d at %d "
+                          "refused" % (IoType(io_type).name.lower(), done, n, self.desc.name,
+                                       slot_ptr[done], offset_ptr[done]))
+        return n
+
+    def bulk_batch(self, slots, statuses, n):
+        """C's call: n bulk I/Os completed."""
+        self.bulk_outstanding -= n
+        ffi = binding.ffi
+        try:
+            self._bulk[0](memoryview(ffi.buffer(slots, 4 * n)).cast("I"),
+                          memoryview(ffi.buffer(statuses, 4 * n)).cast("i"), n)
+        except Exception:
+            self.exceptions += 1
+            log.error("bulk completion handler on %s raised:\n%s"
+                      % (self.desc.name, traceback.format_exc()))
 
     # Closing.
     def close(self):

@@ -193,6 +193,10 @@ def install(ffi, lib):
         from_handle(py).batch(tags, statuses, n)
 
     @_guarded(ffi)
+    def spdk_py_io_channel_bulk(py, slots, statuses, n):
+        from_handle(py).bulk_batch(slots, statuses, n)
+
+    @_guarded(ffi)
     def spdk_py_io_channel_closed(py):
         from_handle(py).closed()
 

@@ -4,6 +4,7 @@ programs on an application's app thread (spdk_py.app), in real SPDK
 processes. Data is checked by data: patterns written, read back, compared."""
 
 import errno
+import json
 
 import pytest
 
@@ -147,3 +148,31 @@ def test_a_main_that_fails_stops_the_app_with_status_1(spdk_install, py_env):
     env["SPDK_PY_HELLO_BDEV"] = "Missing0"
     rc, out = run_app(spdk_install, "spdk_tgt", config(malloc()), [], env=env, timeout=60)
     assert rc == 1 and "cannot open bdev Missing0" in out, out
+
+
+def iogen(spdk_install, py_env, cfg, **params):
+    env = dict(py_env(main="examples.io_generator:main"), SPDK_PY_IOGEN=json.dumps(params))
+    rc, out = run_app(spdk_install, "spdk_tgt", cfg, [], env=env, timeout=60)
+    line = next((ln for ln in out.splitlines() if ln.startswith("iogen result: ")), None)
+    assert line is not None, out
+    return rc, json.loads(line[len("iogen result: "):]), out
+
+
+@pytest.mark.parametrize("engine,workload", [("coroutines", "randread"),
+                                             ("coroutines", "verify"), ("bulk", "randread"),
+                                             ("bulk", "randwrite")])
+def test_the_io_generator(spdk_install, py_env, engine, workload):
+    rc, result, out = iogen(spdk_install, py_env, config(malloc(blocks=16384)), bdev="Malloc0",
+                            engine=engine, workload=workload, queue_depth=32, seconds=1)
+    assert rc == 0 and result["errors"] == 0 and result["mismatches"] == 0, out
+    assert result["iops"] > 1000 and result["ios"] > 1000, result
+
+
+def test_the_io_generator_counts_failed_ios(spdk_install, py_env):
+    # A Python disk whose every write hook raises: each I/O completes, failed, and counted.
+    cfg = config({"method": "bdev_python_disk_create", "params": {
+        "name": "Bad0", "plugin": "tests.plugins.slow_disk:SlowDisk", "num_blocks": 4096,
+        "params": {"raise_every": 1}}})
+    rc, result, out = iogen(spdk_install, py_env, cfg, bdev="Bad0", engine="bulk",
+                            workload="randwrite", queue_depth=8, seconds=1)
+    assert rc == 1 and result["errors"] == result["ios"] > 0, out
