@@ -21,6 +21,7 @@ randwrite only.
 """
 
 import array
+import errno
 import json
 import os
 import random
@@ -35,6 +36,8 @@ DEFAULTS = {"bdev": "Null0", "workload": "randread", "queue_depth": 128, "io_siz
             "seconds": 5, "engine": "coroutines"}
 WORKLOADS = ("randread", "randwrite", "verify")
 ENGINES = ("coroutines", "bulk")
+# A channel refuses I/O with these once its bdev is closing.
+CLOSED = (errno.ENODEV, errno.EBADF)
 
 
 def parameters():
@@ -71,7 +74,9 @@ class Run:
         while self.running:
             try:
                 await read(buf, pick(span) * per_io, per_io)
-            except IoError:
+            except IoError as exc:
+                if exc.errno in CLOSED:  # refused: the bdev is going (shutdown, removal)
+                    return
                 self.errors += 1
             self.ios += 1
 
@@ -91,7 +96,9 @@ class Run:
             try:
                 await ch.write_blocks(buf, slot * per_io, per_io)
                 await ch.read_blocks(check, slot * per_io, per_io)
-            except IoError:
+            except IoError as exc:
+                if exc.errno in CLOSED:
+                    return
                 self.errors += 1
                 continue
             if bytes(check.view[:16]) != bytes(buf.view[:16]):
@@ -122,8 +129,12 @@ class BulkRun:
         if any(statuses):
             self.errors += sum(1 for status in statuses if status)
         if self.running:
-            self.ch.submit_bulk(self.io_type, slots, self.random_offsets(n), self.per_io)
-        elif self.ch.bulk_outstanding == 0 and not self.finished.done():
+            try:
+                self.ch.submit_bulk(self.io_type, slots, self.random_offsets(n), self.per_io)
+                return
+            except IoError:  # refused: the bdev is going (shutdown, removal)
+                self.running = False
+        if self.ch.bulk_outstanding == 0 and not self.finished.done():
             self.finished.set_result(None)
 
     async def stop(self):

@@ -65,7 +65,11 @@ class BaseBdev:
             self.desc.close()
 
     def info(self):
-        return {"name": self.name, "state": self.state, "ios": self.ios, "errors": self.errors}
+        channels = list(self.desc.channels.values())
+        return {"name": self.name, "state": self.state, "ios": self.ios, "errors": self.errors,
+                # Times a child I/O waited for a bdev_io (the pool ran dry).
+                "nomem_waits": sum(ch.stats()["nomem_waits"] for ch in channels
+                                   if ch.ptr is not None)}
 
 
 class MultiVbdev(Disk):

@@ -15,6 +15,10 @@ from spdk_py._runtime import introspect, plugins, reload  # noqa: F401 (introspe
 def _option_type(t):
     if t is bool:
         return lambda text: text.lower() in ("1", "true", "yes", "on")
+    if t is list:  # as rpc.py's own: -b "Malloc0 Malloc1" (commas too)
+        return lambda text: text.replace(",", " ").split()
+    if t is dict:
+        return json.loads
     return t
 
 

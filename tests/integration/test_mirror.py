@@ -11,7 +11,7 @@ import time
 import pytest
 
 from spdk_py.tools import nvmf
-from spdk_py.tools.process import RpcError, parse_bdevperf, run_app
+from spdk_py.tools.process import RpcError, parse_bdevperf, rpc_py, run_app
 from tests.integration.test_hybrid import perform_tests_in_background
 
 PLUGINS = "spdk_py.passthru,examples.mirror,tests.plugins.own_io"
@@ -180,6 +180,72 @@ def test_delete_releases_the_bases(spdk_app, py_env):
     # Unclaimed again: another module may take them.
     target.rpc("bdev_python_passthru_create", base_bdev_name="Malloc0", name="PT0")
     target.rpc("bdev_malloc_delete", name="Malloc1")
+
+
+def test_rpcs_through_rpc_py(spdk_install, spdk_app, py_env):
+    target = spdk_app("spdk_tgt", env=py_env(PLUGINS),
+                      config=config(malloc("Malloc0"), malloc("Malloc1"), malloc("Malloc2")))
+
+    def run(*args):
+        answer = rpc_py(spdk_install, target.rpc_socket, *args, plugins=PLUGINS)
+        assert answer.returncode == 0, answer.stderr
+        return answer.stdout
+
+    run("bdev_pymirror_create", "-n", "Mirror0", "-b", "Malloc0 Malloc1")
+    assert '"online"' in run("bdev_pymirror_get", "-n", "Mirror0")
+    run("bdev_pymirror_add_base", "-n", "Mirror0", "-b", "Malloc2")
+    deadline = time.monotonic() + 30
+    while state(target)["state"] != "online" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [b["name"] for b in state(target)["base_bdevs"]] == ["Malloc0", "Malloc1", "Malloc2"]
+    run("bdev_pymirror_delete", "-n", "Mirror0")
+    assert "Mirror0" not in [b["name"] for b in target.rpc("bdev_get_bdevs")]
+
+
+def test_a_tiny_bdev_io_pool_under_verify(spdk_app, py_env):
+    # Parents and children share 64 bdev_ios: children wait for them
+    # (spdk_bdev_queue_io_wait) and verify stays clean. (At a queue depth of
+    # 64 the parents alone would hold them all, and the children could never
+    # go: a stacked module needs a pool deeper than its load, in C as here.)
+    cfg = config(malloc("Malloc0"), malloc("Malloc1"), mirror(bases=("Malloc0", "Malloc1")))
+    cfg["subsystems"][0]["config"].insert(0, {"method": "bdev_set_options", "params": {
+        "bdev_io_pool_size": 64, "bdev_io_cache_size": 16}})
+    perf = spdk_app("bdevperf", env=py_env(PLUGINS), mem_mb=512, config=cfg,
+                    args=["-z", "-q", 32, "-o", 4096, "-w", "verify", "-t", 2])
+    thread, outcome = perform_tests_in_background(perf, 2)
+    thread.join(timeout=90)
+    assert not thread.is_alive() and "result" in outcome, outcome
+    result = parse_bdevperf(perf.log_text())
+    assert not result.failed and "mismatch" not in perf.log_text(), perf.log_text()
+    assert result.total.iops > 0, perf.log_text()
+    waits = sum(b["nomem_waits"] for b in state(perf)["base_bdevs"])
+    assert waits > 0, state(perf)
+
+
+@pytest.mark.parametrize("how", ["delete", "shutdown"])
+def test_delete_or_shutdown_under_load(spdk_app, py_env, how):
+    target = spdk_app("spdk_tgt", env=py_env(PLUGINS), cpumask="0x1", mem_mb=512,
+                      config=config(malloc("Malloc0"), malloc("Malloc1"),
+                                    mirror(bases=("Malloc0", "Malloc1"))))
+    port = nvmf.free_port()
+    nqn = nvmf.export(target, "Mirror0", port)
+    host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
+                    mem_mb=512, args=["-z", "-q", 32, "-o", 4096, "-w", "randrw", "-M", 50,
+                                      "-t", 4])
+    thread, outcome = perform_tests_in_background(host, 4)
+    time.sleep(1.5)
+    if how == "delete":
+        assert target.rpc("bdev_pymirror_delete", name="Mirror0") is True
+        thread.join(timeout=90)
+        assert not thread.is_alive(), "the host hung: an I/O was never completed"
+        host.stop()
+        # The bases are free again, and the target is well.
+        target.rpc("bdev_malloc_delete", name="Malloc1")
+        assert target.rpc("bdev_get_bdevs", name="Malloc0")[0]["claimed"] is False
+    else:
+        host.stop()
+        assert target.stop(timeout=30) == 0, target.log_text()
+    assert "ERROR: AddressSanitizer" not in target.log_text()
 
 
 @pytest.mark.parametrize("method,params,code,words", [

@@ -5,6 +5,7 @@ processes. Data is checked by data: patterns written, read back, compared."""
 
 import errno
 import json
+import time
 
 import pytest
 
@@ -176,3 +177,13 @@ def test_the_io_generator_counts_failed_ios(spdk_install, py_env):
     rc, result, out = iogen(spdk_install, py_env, cfg, bdev="Bad0", engine="bulk",
                             workload="randwrite", queue_depth=8, seconds=1)
     assert rc == 1 and result["errors"] == result["ios"] > 0, out
+
+
+@pytest.mark.parametrize("engine", ["coroutines", "bulk"])
+def test_shutdown_with_the_generator_running(spdk_app, py_env, engine):
+    env = dict(py_env(PLUGINS, main="examples.io_generator:main"),
+               SPDK_PY_IOGEN=json.dumps({"bdev": "Malloc0", "engine": engine, "seconds": 60}))
+    tgt = spdk_app("spdk_tgt", env=env, config=config(malloc()))
+    time.sleep(1.5)
+    assert tgt.stop(timeout=30) == 0, tgt.log_text()
+    assert "raised" not in tgt.log_text(), tgt.log_text()
