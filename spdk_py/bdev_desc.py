@@ -17,14 +17,14 @@ I/Os still out complete first.
 
 import errno
 
-from spdk_py import log
+from spdk_py import log, thread
 from spdk_py.bdev import BdevEvent, IoType
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.waiters import waiter
 from spdk_py.coroutine import Future
-from spdk_py import thread
+from spdk_py.io_channel import IoChannel
 
-# Descriptors and channels C may still call, by their handles.
+# Descriptors C may still call, by their handles.
 live = set()
 
 
@@ -105,7 +105,6 @@ class BdevDesc:
 
     def channel(self):
         """This SPDK thread's I/O channel of the bdev (one per thread, kept)."""
-        from spdk_py.io_channel import IoChannel
         self._require_open()
         here = thread.current()
         ch = self.channels.get(here.id)

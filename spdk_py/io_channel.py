@@ -36,8 +36,10 @@ import traceback
 from spdk_py import dma, log
 from spdk_py.bdev import IoType
 from spdk_py._runtime.binding import binding
-from spdk_py.bdev_desc import live
 from spdk_py.coroutine import Future
+
+# Channels C may still call, by their handles.
+live = set()
 
 READ, WRITE, COMPARE = int(IoType.READ), int(IoType.WRITE), int(IoType.COMPARE)
 UNMAP, FLUSH, WRITE_ZEROES, RESET = (int(IoType.UNMAP), int(IoType.FLUSH),
