@@ -85,6 +85,7 @@ struct spdk_py_io_channel {
 };
 
 struct spdk_py_poller;
+struct spdk_py_io_device;
 
 extern struct spdk_bdev_module g_spdk_py_module;
 void spdk_py_log(int level, const char *msg);
@@ -158,6 +159,11 @@ int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
 int spdk_py_for_each_thread(void *each, void *done);
 
+struct spdk_py_io_device *spdk_py_io_device_register(const char *name, void *py);
+void *spdk_py_io_channel_ctx(struct spdk_io_channel *ch);
+void spdk_py_io_device_unregister(struct spdk_py_io_device *dev, void *done);
+int spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, void *done);
+
 int spdk_py_bdev_desc_open(const char *name, bool write, void *py, struct spdk_py_bdev_desc **out);
 int spdk_py_bdev_desc_claim(struct spdk_py_bdev_desc *d);
 void spdk_py_bdev_desc_close(struct spdk_py_bdev_desc *d, void *done);
@@ -201,3 +207,5 @@ extern "Python+C" void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *s
 extern "Python+C" void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
 extern "Python+C" void spdk_py_io_channel_closed(void *py);
 extern "Python+C" void spdk_py_app_started(void);
+extern "Python+C" int spdk_py_io_device_channel(void *py, void *key, bool create);
+extern "Python+C" int spdk_py_io_device_each(void *py, void *key);

@@ -290,6 +290,15 @@ struct spdk_py_io_channel {
 
 struct spdk_py_poller;
 
+/* An io_device of Python's (shim_io_device.c); its methods run on its thread. */
+struct spdk_py_io_device {
+	void				*py;		/* ffi handle of the Python IoDevice */
+	char				name[64];
+	int				iterating;	/* for_each_channel walks in flight */
+	bool				unregister_pending;
+	void				*unregister_done; /* its spdk_py_done cb_arg */
+};
+
 /* Module-level (shim_module.c). */
 extern struct spdk_bdev_module g_spdk_py_module;
 int spdk_py_get_ctx_size(void);
@@ -374,6 +383,12 @@ int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
 int spdk_py_for_each_thread(void *each, void *done);
 
+/* Python's io_devices (shim_io_device.c). */
+struct spdk_py_io_device *spdk_py_io_device_register(const char *name, void *py);
+void *spdk_py_io_channel_ctx(struct spdk_io_channel *ch);
+void spdk_py_io_device_unregister(struct spdk_py_io_device *dev, void *done);
+int spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, void *done);
+
 /* Bdevs Python opens (shim_bdev_desc.c) and its own I/O on them (shim_io_channel.c). */
 int spdk_py_bdev_desc_open(const char *name, bool write, void *py, struct spdk_py_bdev_desc **out);
 int spdk_py_bdev_desc_claim(struct spdk_py_bdev_desc *d);
@@ -421,6 +436,8 @@ void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
 void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
 void spdk_py_io_channel_closed(void *py);
 void spdk_py_app_started(void);
+int spdk_py_io_device_channel(void *py, void *key, bool create);
+int spdk_py_io_device_each(void *py, void *key);
 int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
 		     const char *params, size_t len);
 

@@ -14,6 +14,8 @@ on the thread it is sent to; each is stopped on its own thread.
     result = await other.run(some_async_fn, arg)  # on another thread; awaited here
     await thread.sleep(1000)                      # in a coroutine (spdk_py.coroutine)
     await thread.for_each_thread(lambda: print(thread.current().name))
+
+Per-thread state and spdk_for_each_channel over it: spdk_py.io_device.
 """
 
 import inspect

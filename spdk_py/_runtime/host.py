@@ -200,6 +200,14 @@ def install(ffi, lib):
     def spdk_py_io_channel_closed(py):
         from_handle(py).closed()
 
+    @_guarded(ffi, error=-1)
+    def spdk_py_io_device_channel(py, key, create):
+        return from_handle(py).channel_event(key, create)
+
+    @_guarded(ffi, error=-1)
+    def spdk_py_io_device_each(py, key):
+        return from_handle(py).run(key)
+
     @_guarded(ffi)
     def spdk_py_app_started():
         app.started()

@@ -187,3 +187,13 @@ def test_shutdown_with_the_generator_running(spdk_app, py_env, engine):
     time.sleep(1.5)
     assert tgt.stop(timeout=30) == 0, tgt.log_text()
     assert "raised" not in tgt.log_text(), tgt.log_text()
+
+
+def test_an_io_device_of_pythons_and_for_each_channel(target):
+    out = target(cpumask="0x3").rpc("test_io_device")
+    threads = out["threads"]
+    assert len(threads) >= 2 and out["kept"] == [True] * len(threads), out
+    # Each channel visited on its own thread, with that thread's state.
+    assert sorted(out["seen"]) == sorted([name, i + 1, name] for i, name in enumerate(threads))
+    assert out["status"] == 0 and out["stopped"] == 1, out
+    assert sorted(out["destroyed"]) == sorted(threads), out

@@ -234,3 +234,31 @@ async def read(params):
     finally:
         await desc.close()
     return bytes(buf).hex()
+
+
+@rpc_method("test_io_device")
+async def io_device(params):
+    """An IoDevice: state on every thread, a for_each_channel over it, a walk
+    stopped early, and an unregister once every channel is put."""
+    from spdk_py.io_device import IoDevice
+    destroyed = []
+    device = IoDevice("test_io_device", create_channel=lambda: {"thread": thread.current().name,
+                                                                "ios": 0},
+                      destroy_channel=lambda state: destroyed.append(state["thread"]))
+    everywhere = []
+    await thread.for_each_thread(lambda: everywhere.append(thread.current()))
+
+    def bump(times):
+        state = device.channel()
+        state["ios"] += times
+        return state is device.channel()  # the same state, kept
+    kept = [await t.run(bump, i + 1) for i, t in enumerate(everywhere)]
+    seen = []
+    status = await device.for_each_channel(lambda state: seen.append(
+        [state["thread"], state["ios"], thread.current().name]))
+    stopped = await device.for_each_channel(lambda state: True)
+    for t in everywhere:
+        await t.run(device.put_channel)
+    await device.unregister()
+    return {"kept": kept, "seen": seen, "status": status, "stopped": stopped,
+            "destroyed": destroyed, "threads": [t.name for t in everywhere]}
