@@ -4,7 +4,9 @@
  * (a worker, a future's callback), completes on its own SPDK thread, exactly
  * once. Python asks for a ticket on the I/O's thread; whoever finishes the
  * work hands the ticket back with a status from anywhere; C sends a message
- * to the I/O's thread, which completes it if it is still waiting. A ticket
+ * to the I/O's thread, which completes it if it is still waiting (on that
+ * thread itself and outside a batch, it completes at once: a mirror's parent
+ * when its last child completes). A ticket
  * that timed out, or whose I/O was failed on delete, finds nothing there:
  * that completion is dropped (and said so), never done twice.
  *
@@ -103,9 +105,28 @@ shim_deferred_arrive(void *arg)
 	d->done(d->ctx, d->status);
 }
 
-/* From any thread: complete the ticket's I/O with status, on its own thread.
- * 0 if it is on its way; -ENOENT if the ticket is not waiting (timed out,
- * failed, or completed already): nothing happens then.
+/* While a batch on this thread holds bdev_io pointers (a disk's), no I/O
+ * completes inline: one completed and reused meanwhile would be met again.
+ */
+static __thread int t_deferred_batches;
+
+void
+spdk_py_deferred_batch_begin(void)
+{
+	t_deferred_batches++;
+}
+
+void
+spdk_py_deferred_batch_end(void)
+{
+	t_deferred_batches--;
+}
+
+/* From any thread: complete the ticket's I/O with status, on its own thread:
+ * now if this is that thread and no batch is running here (a child I/O's
+ * completion, as a mirror's), else by a message. 0 if it is done or on its
+ * way; -ENOENT if the ticket is not waiting (timed out, failed, or completed
+ * already): nothing happens then.
  */
 int
 spdk_py_deferred_complete(uint64_t ticket, int status)
@@ -117,6 +138,12 @@ spdk_py_deferred_complete(uint64_t ticket, int status)
 	d = shim_deferred_find(ticket);
 	if (d != NULL && !d->sent) {
 		d->status = status;
+		if (d->thread == spdk_get_thread() && t_deferred_batches == 0) {
+			TAILQ_REMOVE(shim_deferred_bucket(ticket), d, link);
+			pthread_mutex_unlock(&g_deferred_lock);
+			d->done(d->ctx, status);
+			return 0;
+		}
 		rc = spdk_thread_send_msg(d->thread, shim_deferred_arrive, (void *)(uintptr_t)ticket);
 		d->sent = rc == 0;
 	}

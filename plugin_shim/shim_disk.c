@@ -266,8 +266,10 @@ shim_disk_run(struct spdk_py_disk_channel *ch)
 		return 0;
 	}
 	called = spdk_get_ticks();
+	spdk_py_deferred_batch_begin();
 	spdk_py_disk_batch(ch->disk->py, ch->ios, ch->types, ch->offsets, ch->nblocks, ch->bases,
 			   ch->lens, ch->statuses, n, &entered);
+	spdk_py_deferred_batch_end();
 	/* Time to get into Python: the GIL, if a worker thread held it. */
 	if (entered > called && entered - called > ch->max_stall_ticks) {
 		ch->max_stall_ticks = entered - called;

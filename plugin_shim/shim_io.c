@@ -769,8 +769,10 @@ shim_run_submissions(struct spdk_py_channel *py_ch)
 	if (n == 0) {
 		return 0;
 	}
+	spdk_py_deferred_batch_begin();
 	rc = spdk_py_submit_batch(py_ch->node->py, spdk_io_channel_from_ctx(py_ch),
 				  py_ch->batch_ios, py_ch->batch_types, n);
+	spdk_py_deferred_batch_end();
 	for (i = 0; i < n; i++) {
 		bdev_io = py_ch->batch_ios[i];
 		/* Only IN_PYTHON is ours to fail: an I/O Python completed may have
@@ -793,14 +795,17 @@ shim_run_submissions(struct spdk_py_channel *py_ch)
 static int
 shim_run_completions(struct spdk_py_channel *py_ch)
 {
-	int n, i;
+	int n, i, rc;
 
 	n = shim_take_batch(py_ch, &py_ch->completed, SPDK_PY_IO_OWNED, 0);
 	if (n == 0) {
 		return 0;
 	}
-	if (spdk_py_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
-				   py_ch->batch_status, n) != 0) {
+	spdk_py_deferred_batch_begin();
+	rc = spdk_py_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
+				    py_ch->batch_status, n);
+	spdk_py_deferred_batch_end();
+	if (rc != 0) {
 		for (i = 0; i < n; i++) {
 			py_ch->batch_status[i] = SPDK_BDEV_IO_STATUS_FAILED;
 		}

@@ -361,6 +361,8 @@ int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, voi
 uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, spdk_py_deferred_fn done, void *ctx);
 bool spdk_py_deferred_cancel(struct spdk_py_deferred *d);
 int spdk_py_deferred_complete(uint64_t ticket, int status);
+void spdk_py_deferred_batch_begin(void);
+void spdk_py_deferred_batch_end(void);
 
 /* Disks (shim_disk.c). */
 struct spdk_py_disk *spdk_py_disk_alloc(const char *name, const char *product_name, void *py);

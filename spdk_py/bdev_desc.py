@@ -44,6 +44,7 @@ class BdevDesc:
         self.thread = None
         self.ptr = None
         self.channels = {}  # SPDK thread id -> IoChannel
+        self._by_thread = {}  # the same, by struct spdk_thread pointer
         self._closed = None  # the close() Future, once closing
 
     @classmethod
@@ -105,11 +106,17 @@ class BdevDesc:
 
     def channel(self):
         """This SPDK thread's I/O channel of the bdev (one per thread, kept)."""
+        # The per-I/O path (a child I/O's): found by the thread's pointer, no
+        # name or id looked up.
+        ch = self._by_thread.get(binding.lib.spdk_get_thread())
+        if ch is not None and not ch.closing and self._closed is None:
+            return ch
         self._require_open()
         here = thread.current()
         ch = self.channels.get(here.id)
         if ch is None or ch.closing:
             ch = self.channels[here.id] = IoChannel(self, here)
+            self._by_thread[binding.lib.spdk_get_thread()] = ch
         return ch
 
     def _require_open(self):
@@ -146,6 +153,9 @@ class BdevDesc:
     def channel_closed(self, ch):
         if self.channels.get(ch.thread.id) is ch:
             del self.channels[ch.thread.id]
+        for ptr, held in list(self._by_thread.items()):
+            if held is ch:
+                del self._by_thread[ptr]
 
     def event(self, event_type):
         """C's call, on the descriptor's thread."""

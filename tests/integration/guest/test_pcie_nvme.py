@@ -38,7 +38,7 @@ def test_verify_clean(spdk_install, py_env, pcie_stack, zeroed, mode, cpumask, z
     # reference's passthru never ended it: writes were lost).
     if zcopy and spdk_install.at_least(21, 7):
         pytest.skip("SPDK %s has no zero-copy over NVMe (the bdev layer's ZCOPY emulation "
-                    "went in 21.07)" % spdk_install.version_string)
+                    "was removed in 21.07)" % spdk_install.version_string)
     zeroed()
     rc, out, result = bdevperf(spdk_install, py_env, pcie_stack(mode), "verify", cpumask,
                                seconds=2, zcopy=zcopy)
