@@ -17,7 +17,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_passthru  # noqa: E402
+from bench import bench_passthru, ratios  # noqa: E402
 from spdk_py.tools import hugepages, launch, provision, shim  # noqa: E402
 from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
 
@@ -100,38 +100,13 @@ def summarize(iops, baseline, install, args):
 
 def print_table(report):
     print("\nbaseline: %s" % report["baseline"])
-    print("%-16s %-14s %12s %12s %6s" % ("scenario", "config", "best IOPS", "x baseline",
-                                         "goal"))
-    for scenario, rows in report["results"].items():
-        for name, row in rows.items():
-            goal = ("met" if row["goal_met"] else "NOT") if "goal" in row else "-"
-            print("%-16s %-14s %12.0f %12.3f %6s" % (scenario, name, row["iops_best"],
-                                                     row["ratio_to_baseline"], goal))
+    ratios.print_table(report, "ratio_to_baseline", "x baseline")
 
 
 def draw_chart(report, path):
-    """Each configuration's IOPS over the baseline's, per scenario."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    scenarios = list(report["results"])
-    names = list(report["results"][scenarios[0]])
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(names)
-    for k, name in enumerate(names):
-        values = [report["results"][s][name]["ratio_to_baseline"] for s in scenarios]
-        ax.bar([i + k * width for i in range(len(scenarios))], values, width, label=name)
-    ax.axhline(GOAL, color="red", linewidth=0.8, linestyle="--", label="goal (mirror)")
-    ax.set_xticks([i + width for i in range(len(scenarios))])
-    ax.set_xticklabels(scenarios)
-    ax.set_ylabel("IOPS ratio to %s" % report["baseline"])
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    names = list(next(iter(report["results"].values())))
+    return ratios.draw_bars(report, path, [(name, name) for name in names], "ratio_to_baseline",
+                            "IOPS ratio to %s" % report["baseline"], GOAL)
 
 
 if __name__ == "__main__":

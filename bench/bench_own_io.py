@@ -20,7 +20,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_passthru  # noqa: E402
+from bench import bench_passthru, ratios  # noqa: E402
 from spdk_py.tools import hugepages, launch, provision, shim  # noqa: E402
 from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
 
@@ -100,39 +100,13 @@ def summarize(iops, install, args):
 
 
 def print_table(report):
-    print("\n%-16s %-18s %12s %12s %6s" % ("scenario", "config", "best IOPS", "x bdevperf",
-                                           "goal"))
-    for scenario, rows in report["results"].items():
-        for name, row in rows.items():
-            goal = ("met" if row["goal_met"] else "NOT") if "goal" in row else "-"
-            print("%-16s %-18s %12.0f %12.3f %6s" % (scenario, name, row["iops_best"],
-                                                     row["ratio_to_bdevperf"], goal))
+    ratios.print_table(report, "ratio_to_bdevperf", "x bdevperf")
 
 
 def draw_chart(report, path):
-    """Each engine's IOPS over bdevperf's, per scenario, with the goal line."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    scenarios = list(report["results"])
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(ENGINES)
-    for k, engine in enumerate(ENGINES):
-        values = [report["results"][s]["python_" + engine]["ratio_to_bdevperf"]
-                  for s in scenarios]
-        ax.bar([i + k * width for i in range(len(scenarios))], values, width,
-               label="Python I/O generator, %s / bdevperf" % engine)
-    ax.axhline(GOAL, color="red", linewidth=0.8, linestyle="--", label="goal (QD128)")
-    ax.set_xticks([i + width / 2 for i in range(len(scenarios))])
-    ax.set_xticklabels(scenarios)
-    ax.set_ylabel("IOPS ratio to bdevperf")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    series = [("python_" + e, "Python I/O generator, %s / bdevperf" % e) for e in ENGINES]
+    return ratios.draw_bars(report, path, series, "ratio_to_bdevperf", "IOPS ratio to bdevperf",
+                            GOAL)
 
 
 if __name__ == "__main__":

@@ -138,15 +138,21 @@ def test_save_config_and_json_restore(spdk_app, py_env, tmp_path):
                      num_blocks=16) == pattern.hex()
 
 
-def test_over_nvme_tcp_from_a_second_spdk_process(spdk_app, py_env):
+def served(spdk_app, py_env, seconds, *workload):
+    """A mirror over two malloc bdevs, exported over NVMe/TCP, and a bdevperf
+    host running workload on it: (target, host, its thread, its outcome)."""
     target = spdk_app("spdk_tgt", env=py_env(PLUGINS), cpumask="0x1", mem_mb=512,
                       config=config(malloc("Malloc0"), malloc("Malloc1"),
                                     mirror(bases=("Malloc0", "Malloc1"))))
     port = nvmf.free_port()
     nqn = nvmf.export(target, "Mirror0", port)
     host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
-                    mem_mb=512, args=["-z", "-q", 16, "-o", 4096, "-w", "verify", "-t", 2])
-    thread, outcome = perform_tests_in_background(host, 2)
+                    mem_mb=512, args=["-z", "-o", 4096, "-t", seconds, *workload])
+    return (target, host) + perform_tests_in_background(host, seconds)
+
+
+def test_over_nvme_tcp_from_a_second_spdk_process(spdk_app, py_env):
+    target, host, thread, outcome = served(spdk_app, py_env, 2, "-q", 16, "-w", "verify")
     thread.join(timeout=90)
     assert not thread.is_alive() and "result" in outcome, outcome
     result = parse_bdevperf(host.log_text())
@@ -224,15 +230,8 @@ def test_a_tiny_bdev_io_pool_under_verify(spdk_app, py_env):
 
 @pytest.mark.parametrize("how", ["delete", "shutdown"])
 def test_delete_or_shutdown_under_load(spdk_app, py_env, how):
-    target = spdk_app("spdk_tgt", env=py_env(PLUGINS), cpumask="0x1", mem_mb=512,
-                      config=config(malloc("Malloc0"), malloc("Malloc1"),
-                                    mirror(bases=("Malloc0", "Malloc1"))))
-    port = nvmf.free_port()
-    nqn = nvmf.export(target, "Mirror0", port)
-    host = spdk_app("bdevperf", config=nvmf.initiator_config(port, nqn), cpumask="0x2",
-                    mem_mb=512, args=["-z", "-q", 32, "-o", 4096, "-w", "randrw", "-M", 50,
-                                      "-t", 4])
-    thread, outcome = perform_tests_in_background(host, 4)
+    target, host, thread, outcome = served(spdk_app, py_env, 4, "-q", 32, "-w", "randrw",
+                                           "-M", 50)
     time.sleep(1.5)
     if how == "delete":
         assert target.rpc("bdev_pymirror_delete", name="Mirror0") is True
