@@ -148,8 +148,7 @@ shim_own_io_retry(void *arg)
 
 	if (rc == -ENOMEM) {
 		io->ch->nomem_waits++;
-		rc = spdk_bdev_queue_io_wait(spdk_bdev_desc_get_bdev(io->ch->desc->desc), io->ch->ch,
-					     &io->wait);
+		rc = spdk_bdev_queue_io_wait(io->wait.bdev, io->ch->ch, &io->wait);
 	}
 	if (rc != 0) {
 		shim_own_io_finish(io, rc);
@@ -200,7 +199,7 @@ spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag,
 	rc = shim_own_io_start(io);
 	if (rc == -ENOMEM) {
 		ch->nomem_waits++;
-		io->wait.bdev = spdk_bdev_desc_get_bdev(ch->desc->desc);
+		io->wait.bdev = ch->desc->bdev;
 		io->wait.cb_fn = shim_own_io_retry;
 		io->wait.cb_arg = io;
 		rc = spdk_bdev_queue_io_wait(io->wait.bdev, ch->ch, &io->wait);

@@ -43,8 +43,9 @@ class BdevDesc:
         self.on_event = on_event
         self.thread = None
         self.ptr = None
-        self.channels = {}  # SPDK thread id -> IoChannel
-        self._by_thread = {}  # the same, by struct spdk_thread pointer
+        # struct spdk_thread pointer -> IoChannel: found on the per-I/O path
+        # (a child I/O's) with no name or id looked up.
+        self.channels = {}
         self._closed = None  # the close() Future, once closing
 
     @classmethod
@@ -106,17 +107,11 @@ class BdevDesc:
 
     def channel(self):
         """This SPDK thread's I/O channel of the bdev (one per thread, kept)."""
-        # The per-I/O path (a child I/O's): found by the thread's pointer, no
-        # name or id looked up.
-        ch = self._by_thread.get(binding.lib.spdk_get_thread())
-        if ch is not None and not ch.closing and self._closed is None:
-            return ch
-        self._require_open()
-        here = thread.current()
-        ch = self.channels.get(here.id)
-        if ch is None or ch.closing:
-            ch = self.channels[here.id] = IoChannel(self, here)
-            self._by_thread[binding.lib.spdk_get_thread()] = ch
+        here = binding.lib.spdk_get_thread()
+        ch = self.channels.get(here)
+        if ch is None or ch.closing or self._closed is not None:
+            self._require_open()
+            ch = self.channels[here] = IoChannel(self, thread.current(), here)
         return ch
 
     def _require_open(self):
@@ -151,11 +146,8 @@ class BdevDesc:
         self._closed.set_result(None)
 
     def channel_closed(self, ch):
-        if self.channels.get(ch.thread.id) is ch:
-            del self.channels[ch.thread.id]
-        for ptr, held in list(self._by_thread.items()):
-            if held is ch:
-                del self._by_thread[ptr]
+        if self.channels.get(ch.thread_ptr) is ch:
+            del self.channels[ch.thread_ptr]
 
     def event(self, event_type):
         """C's call, on the descriptor's thread."""

@@ -57,10 +57,11 @@ def _error(status, what):
 class IoChannel:
     """A bdev's I/O channel on one SPDK thread. Get it with desc.channel()."""
 
-    def __init__(self, desc, here):
+    def __init__(self, desc, here, here_ptr):
         ffi, lib = binding.require()
         self.desc = desc
         self.thread = here
+        self.thread_ptr = here_ptr  # its struct spdk_thread, the descriptor's key
         self.block_size = desc.block_size
         self.exceptions = 0  # raised by this channel's completion callbacks
         self._pending = {}   # tag -> (Future or callback, what the I/O holds)
