@@ -6,7 +6,8 @@ same run.
 bdevperf 4K randread and randwrite at QD128 on 1 core over two malloc bdevs:
 SPDK's raid1 (`bdev_raid_create -r raid1`, SPDK 23.05 and later) and the
 Python mirror; on a release without raid1 (20.07), the raw malloc bdev
-stands in for it. Goal: the mirror at 0.3x raid1 or more. Prints a table,
+stands in for it (it does half a mirrored write's work: no goal is judged
+against it). Goal: the mirror at 0.3x raid1 or more. Prints a table,
 writes JSON and a PNG chart under bench/results/.
 """
 
@@ -88,7 +89,7 @@ def summarize(iops, baseline, install, args):
         for name, samples in by_config.items():
             row = {"iops_best": max(samples), "iops_runs": samples,
                    "ratio_to_baseline": max(samples) / base}
-            if name == "python_mirror":
+            if name == "python_mirror" and baseline == "spdk_raid1":  # the goal's baseline
                 row["goal"] = GOAL
                 row["goal_met"] = row["ratio_to_baseline"] >= GOAL
             rows.setdefault(scenario, {})[name] = row

@@ -3,6 +3,7 @@
 #define SPDK_PY_MODE_HYBRID ...
 #define SPDK_PY_NUM_IO_TYPES ...
 #define SPDK_PY_HIST_BUCKETS ...
+#define SPDK_PY_MAX_BASES ...
 /* plugin_shim/spdk_compat.h: the I/O types forwarded beyond 20.07's. */
 #define SPDK_PY_FORWARDS_COMPARE ...
 #define SPDK_PY_HAVE_COPY ...
@@ -47,6 +48,7 @@ struct spdk_py_disk {
 	struct spdk_bdev bdev;
 	uint32_t io_types;
 	uint64_t timeout_us;
+	bool routes;
 	...;
 };
 
@@ -152,6 +154,11 @@ void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
 			 int64_t *pending, void *cb_arg);
+void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
+void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);
+void spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot);
+uint64_t spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot);
+int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
 
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);
@@ -188,7 +195,10 @@ extern "Python+C" int spdk_py_config_json(struct spdk_json_write_ctx *w);
 extern "Python+C" int spdk_py_destruct(void *py);
 extern "Python+C" int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types,
 					 uint64_t *offsets, uint64_t *nblocks, void **bases,
-					 size_t *lens, int *statuses, int n, uint64_t *entered);
+					 size_t *lens, int *statuses, uint32_t *routes, int n,
+					 uint64_t *entered);
+extern "Python+C" int spdk_py_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
+extern "Python+C" void spdk_py_disk_bases_failed(void *py, uint32_t slots, int status);
 extern "Python+C" int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch,
 					   struct spdk_bdev_io **ios, int *types, int n);
 extern "Python+C" int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,

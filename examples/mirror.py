@@ -14,6 +14,11 @@ one, in chunks, while I/O goes on; it takes writes meanwhile, and reads once it
 is in sync. The mirror keeps no on-disk metadata, as SPDK's raid1 without a
 superblock: a base holds exactly the mirrored blocks.
 
+The per-I/O work is C's (spdk_py.base_bdevs' routing): route() looks up, by
+I/O type, the bases an I/O goes to, and C sends the children. While a resync
+runs, writes take the Python path below instead (the hooks), behind the range
+lock; reads are routed still (they go to online bases only).
+
 Resync against concurrent writes: each write holds its range for its life;
 a chunk being copied waits for the writes in its range, and writes to it wait
 for the copy (then go on, on their own threads). So a copy never reads data
@@ -26,6 +31,7 @@ import threading
 
 from spdk_py import coroutine, disk, dma, log, thread
 from spdk_py.base_bdevs import ONLINE, RESYNCING, MultiVbdev
+from spdk_py._runtime.binding import binding
 from spdk_py.bdev import IoType
 from spdk_py.bdev_desc import BdevDesc, exists
 from spdk_py.jsonrpc import INVALID_PARAMS, RpcError, rpc_method
@@ -101,7 +107,24 @@ class Mirror(MultiVbdev):
         self.next_read = 0
         self.resync = None  # {"base", "done_blocks", "total_blocks"} while one runs
         self.resyncs_done = 0
+        self.routes = [0] * 32
         super().open(params)
+
+    # Routing: by I/O type, the bases C sends it to (0: the hooks below).
+    def route(self, io_type, offset_blocks, num_blocks):
+        return self.routes[io_type]
+
+    def bases_changed(self):
+        online = self.mask(b for b in self.bases if b.state == ONLINE)
+        usable = self.mask(self.usable_bases())
+        unmap = self.mask(b for b in self.usable_bases() if b.desc.supports(IoType.UNMAP))
+        routes = [0] * 32
+        routes[IoType.READ] = online
+        routes[IoType.FLUSH] = routes[IoType.RESET] = online
+        if self.resync is None:  # else writes hold the range lock, in Python
+            routes[IoType.WRITE] = routes[IoType.WRITE_ZEROES] = usable
+            routes[IoType.UNMAP] = unmap
+        self.routes = routes
 
     # Reads: one online base, round robin; a failed one retried on the next.
     def read(self, io, offset, buf):
@@ -209,6 +232,7 @@ class Mirror(MultiVbdev):
     # Resync: a base brought online by copying, in chunks, from an online one.
     def start_resync(self, base):
         self.resync = {"base": base, "done_blocks": 0, "total_blocks": self.num_blocks}
+        self.bases_changed()
         task = coroutine.spawn(self._resync(base), name="%s resync of %s" % (self.name, base.name))
         task.add_done_callback(lambda t: t.exception())  # logged inside; retrieved here
 
@@ -218,6 +242,7 @@ class Mirror(MultiVbdev):
         lba = 0
         log.notice("%s: resyncing %s (%d blocks)" % (self.name, base.name, self.num_blocks))
         try:
+            await self._drain_routed_writes()
             while lba < self.num_blocks:
                 if base.state != RESYNCING or self.deleting:
                     return
@@ -235,6 +260,15 @@ class Mirror(MultiVbdev):
             log.notice("%s: %s is in sync: online" % (self.name, base.name))
         finally:
             self.resync = None
+            self.bases_changed()
+
+    async def _drain_routed_writes(self):
+        """Writes routed in C before the resync began hold no range: wait for
+        them. A message round on every thread first: no batch is still between
+        its route and its children."""
+        await thread.for_each_thread(lambda: None)
+        while binding.lib.spdk_py_disk_forwarding_writes(self.node) > 0:
+            await thread.sleep(100)
 
     async def _copy(self, buf, lba, n, target):
         for source in [b for b in self.bases if b.state == ONLINE]:

@@ -21,6 +21,7 @@
 #define SHIM_DISK_IN_PYTHON	1
 #define SHIM_DISK_PENDING	2
 #define SHIM_DISK_DONE		3
+#define SHIM_DISK_ROUTED	4	/* its children are at its bases (shim_base_bdevs.c) */
 
 /* How often a channel with pending I/Os looks for timed out ones. */
 #define SHIM_DISK_TIMER_US	1000
@@ -121,6 +122,12 @@ shim_disk_complete(struct spdk_bdev_io *bdev_io, int status)
 	}
 	io->state = SHIM_DISK_DONE;
 	spdk_bdev_io_complete(bdev_io, status);
+}
+
+void
+spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status)
+{
+	shim_disk_complete(bdev_io, status);
 }
 
 /* A ticket's completion arrived on this thread. */
@@ -225,7 +232,8 @@ shim_disk_run(struct spdk_py_disk_channel *ch)
 {
 	struct spdk_py_disk_io *io;
 	struct spdk_bdev_io *bdev_io;
-	uint64_t called, entered = 0;
+	uint64_t called, entered = 0, stall;
+	struct timespec now;
 	int n = 0, i;
 
 	while (n < SPDK_PY_BATCH && (io = TAILQ_FIRST(&ch->submitted)) != NULL) {
@@ -260,22 +268,40 @@ shim_disk_run(struct spdk_py_disk_channel *ch)
 			ch->lens[n] = 0;
 		}
 		ch->statuses[n] = SPDK_BDEV_IO_STATUS_FAILED;
+		ch->routes[n] = 0;
 		n++;
 	}
 	if (n == 0) {
 		return 0;
 	}
-	called = spdk_get_ticks();
+	if (ch->disk->routes) {
+		spdk_py_disk_channel_bind(ch);
+	}
+	/* Python reads the same clock (time.perf_counter_ns) at its first line,
+	 * with no C call before it: a C call would give the GIL away again.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	called = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	spdk_py_deferred_batch_begin();
 	spdk_py_disk_batch(ch->disk->py, ch->ios, ch->types, ch->offsets, ch->nblocks, ch->bases,
-			   ch->lens, ch->statuses, n, &entered);
+			   ch->lens, ch->statuses, ch->routes, n, &entered);
 	spdk_py_deferred_batch_end();
 	/* Time to get into Python: the GIL, if a worker thread held it. */
-	if (entered > called && entered - called > ch->max_stall_ticks) {
-		ch->max_stall_ticks = entered - called;
+	if (entered > called) {
+		stall = (entered - called) * spdk_get_ticks_hz() / 1000000000ull;
+		ch->max_stall_ticks = spdk_max(ch->max_stall_ticks, stall);
+	}
+	if (ch->disk->routes) {
+		spdk_py_disk_channel_bind(ch);	/* the batch may have changed the bases */
 	}
 	for (i = 0; i < n; i++) {
-		if (shim_disk_io(ch->ios[i])->state == SHIM_DISK_IN_PYTHON) {
+		if (shim_disk_io(ch->ios[i])->state != SHIM_DISK_IN_PYTHON) {
+			continue;
+		}
+		if (ch->routes[i] != 0) {
+			shim_disk_io(ch->ios[i])->state = SHIM_DISK_ROUTED;
+			spdk_py_disk_forward(ch, ch->ios[i], ch->routes[i]);
+		} else {
 			shim_disk_complete(ch->ios[i], ch->statuses[i]);
 		}
 	}
@@ -288,16 +314,26 @@ shim_disk_poll(void *arg)
 	struct spdk_py_disk_channel *ch = arg;
 	int n;
 
-	if (TAILQ_EMPTY(&ch->submitted)) {
+	if (TAILQ_EMPTY(&ch->submitted) && ch->failed_report == 0) {
 		spdk_poller_unregister(&ch->poller);
 		return SPDK_POLLER_IDLE;
 	}
 	if (spdk_py_try_lock_executor() != 0) {
 		return SPDK_POLLER_BUSY;	/* another reactor is in Python: next poll */
 	}
+	spdk_py_disk_report_failures(ch);
 	n = shim_disk_run(ch);
 	spdk_py_unlock_executor();
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+}
+
+/* The channel's poller runs (while I/Os are queued, or failures unreported). */
+void
+spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch)
+{
+	if (ch->poller == NULL) {
+		ch->poller = spdk_poller_register(shim_disk_poll, ch, 0);
+	}
 }
 
 static void
@@ -308,7 +344,7 @@ shim_disk_queue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 	io->state = SHIM_DISK_QUEUED;
 	TAILQ_INSERT_TAIL(&ch->submitted, io, link);
 	if (ch->poller == NULL) {
-		ch->poller = spdk_poller_register(shim_disk_poll, ch, 0);
+		spdk_py_disk_channel_wake(ch);
 		if (ch->poller == NULL) {
 			TAILQ_REMOVE(&ch->submitted, io, link);
 			SPDK_ERRLOG("%s: cannot poll for Python; failing the I/O\n", ch->disk->bdev.name);
@@ -414,6 +450,7 @@ spdk_py_disk_alloc(const char *name, const char *product_name, void *py)
 	disk->bdev.fn_table = &g_shim_disk_fn_table;
 	disk->bdev.module = &g_spdk_py_module;
 	disk->py = py;
+	disk->bases_gen = 1;	/* channels start at 0: each binds before it routes */
 	return disk;
 }
 

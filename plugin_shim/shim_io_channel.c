@@ -66,18 +66,36 @@ spdk_py_io_channel_close(struct spdk_py_io_channel *ch)
 {
 	assert(spdk_get_thread() == ch->thread);
 	ch->closing = true;
-	if (ch->outstanding == 0 && ch->poller == NULL) {
+	if (ch->outstanding == 0 && ch->routed == 0 && ch->poller == NULL) {
 		shim_channel_free(ch);
 	}
 }
 
 static void
+shim_channel_start_poller(struct spdk_py_io_channel *ch)
+{
+	if (ch->poller == NULL) {
+		ch->poller = spdk_poller_register(shim_channel_poll, ch, 0);
+	}
+}
+
+/* Python's I/Os wait for its next batch; C's go to their callback now. */
+static void
 shim_own_io_finish(struct spdk_py_own_io *io, int status)
 {
 	struct spdk_py_io_channel *ch = io->ch;
+	spdk_py_own_io_cb cb = io->cb;
 
-	io->status = status;
-	TAILQ_INSERT_TAIL(&ch->done, io, link);
+	if (cb == NULL) {
+		io->status = status;
+		TAILQ_INSERT_TAIL(&ch->done, io, link);
+		return;
+	}
+	TAILQ_INSERT_HEAD(&ch->spare, io, link);
+	if (--ch->routed == 0 && ch->outstanding == 0 && ch->closing) {
+		shim_channel_start_poller(ch);	/* it puts the channel, outside this completion */
+	}
+	cb(io->cb_arg, io->tag, status);
 }
 
 /* A failed I/O's status for Python: a compare that found different data is
@@ -155,33 +173,18 @@ shim_own_io_retry(void *arg)
 	}
 }
 
-static void
-shim_channel_start_poller(struct spdk_py_io_channel *ch)
-{
-	if (ch->poller == NULL) {
-		ch->poller = spdk_poller_register(shim_channel_poll, ch, 0);
-	}
-}
-
 /* On the channel's thread. 0: the I/O is submitted (or waits for a bdev_io)
  * and spdk_py_io_channel_batch will report tag exactly once. Negative: it was
  * not (bad range, a type the bdev lacks, a closed channel) and nothing will.
  */
-int
-spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
-			  struct iovec *iovs, int iovcnt, uint64_t offset_blocks,
-			  uint64_t num_blocks)
+static int
+shim_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
+		    struct iovec *iovs, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
+		    spdk_py_own_io_cb cb, void *cb_arg)
 {
 	struct spdk_py_own_io *io;
 	int rc;
 
-	if (ch->closing) {
-		return -ENODEV;
-	}
-	shim_channel_start_poller(ch);
-	if (ch->poller == NULL) {
-		return -ENOMEM;
-	}
 	io = TAILQ_FIRST(&ch->spare);
 	if (io != NULL) {
 		TAILQ_REMOVE(&ch->spare, io, link);
@@ -190,6 +193,8 @@ spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag,
 	}
 	io->ch = ch;
 	io->tag = tag;
+	io->cb = cb;
+	io->cb_arg = cb_arg;
 	io->type = type;
 	io->buf = buf;
 	io->iovs = iovs;
@@ -208,9 +213,48 @@ spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag,
 		TAILQ_INSERT_HEAD(&ch->spare, io, link);
 		return rc;
 	}
-	ch->outstanding++;
+	if (cb != NULL) {
+		ch->routed++;
+	} else {
+		ch->outstanding++;
+	}
 	ch->submitted++;
 	return 0;
+}
+
+/* On the channel's thread. 0: the I/O is submitted (or waits for a bdev_io)
+ * and spdk_py_io_channel_batch will report tag exactly once. Negative: it was
+ * not (bad range, a type the bdev lacks, a closed channel) and nothing will.
+ */
+int
+spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
+			  struct iovec *iovs, int iovcnt, uint64_t offset_blocks,
+			  uint64_t num_blocks)
+{
+	if (ch->closing) {
+		return -ENODEV;
+	}
+	shim_channel_start_poller(ch);
+	if (ch->poller == NULL) {
+		return -ENOMEM;
+	}
+	return shim_channel_submit(ch, type, tag, buf, iovs, iovcnt, offset_blocks, num_blocks,
+				   NULL, NULL);
+}
+
+/* C's own I/O on Python's channel (a routed child): the same, but cb(cb_arg,
+ * tag, status) runs when it completes, on this thread, with no Python call.
+ */
+int
+spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct iovec *iovs,
+			     int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
+			     spdk_py_own_io_cb cb, void *cb_arg, uint64_t tag)
+{
+	if (ch->closing) {
+		return -ENODEV;
+	}
+	return shim_channel_submit(ch, type, tag, NULL, iovs, iovcnt, offset_blocks, num_blocks,
+				   cb, cb_arg);
 }
 
 /* Bulk I/O: n I/Os of one type and size, each on a buffer of Python's
@@ -268,7 +312,7 @@ shim_channel_poll(void *arg)
 	}
 	if (ch->outstanding == 0) {
 		spdk_poller_unregister(&ch->poller);
-		if (ch->closing) {
+		if (ch->closing && ch->routed == 0) {
 			shim_channel_free(ch);
 		}
 	}

@@ -186,6 +186,9 @@ struct spdk_py_deferred {
 	TAILQ_ENTRY(spdk_py_deferred)	link;
 };
 
+/* The bases a disk can route I/O to, by slot (a bit of a route's mask). */
+#define SPDK_PY_MAX_BASES	32
+
 /* A base bdev implemented in Python (shim_disk.c). */
 struct spdk_py_disk {
 	struct spdk_bdev	bdev;
@@ -197,6 +200,13 @@ struct spdk_py_disk {
 	uint64_t		retired_timed_out;
 	int			collecting;	/* collections in flight */
 	bool			unregister_pending;
+	/* Routing to bases (shim_base_bdevs.c), for a disk whose Python routes. */
+	bool			routes;
+	uint32_t		bases_gen;	/* bumped when the bases change (atomic) */
+	uint32_t		failed_bases;	/* slots no I/O goes to (atomic) */
+	uint32_t		slot_gen[SPDK_PY_MAX_BASES]; /* bumped when a slot is reused */
+	uint64_t		base_ios[SPDK_PY_MAX_BASES]; /* children sent (atomic) */
+	int64_t			forwarding_writes; /* routed writes in flight (atomic) */
 };
 
 struct spdk_py_disk_channel;
@@ -219,6 +229,12 @@ struct spdk_py_disk_io {
 	uint64_t			deadline;	/* ticks; 0: none */
 	struct spdk_py_deferred		deferred;
 	TAILQ_ENTRY(spdk_py_disk_io)	link;		/* submitted, or pending */
+	/* A routed I/O's children (shim_base_bdevs.c). */
+	uint32_t			fan_mask;	/* the slots it may go to */
+	uint32_t			fan_tried;	/* a read's slots that failed it */
+	int				fan_left;	/* children out, and the sender's */
+	bool				fan_ok;		/* a child succeeded */
+	bool				fan_write;	/* counted in forwarding_writes */
 };
 
 struct spdk_py_disk_channel {
@@ -237,6 +253,13 @@ struct spdk_py_disk_channel {
 	void					*bases[SPDK_PY_BATCH];
 	size_t					lens[SPDK_PY_BATCH];
 	int					statuses[SPDK_PY_BATCH];
+	uint32_t				routes[SPDK_PY_BATCH];	/* slots, or 0 */
+	/* This thread's channel of each base, as Python named them at bases_gen. */
+	struct spdk_py_io_channel		*base_chs[SPDK_PY_MAX_BASES];
+	uint32_t				bases_gen;
+	uint32_t				next_read;	/* round robin */
+	uint32_t				failed_report;	/* slots failed, for Python */
+	int					failed_status;
 };
 
 /* A bdev Python opened (shim_bdev_desc.c). */
@@ -254,10 +277,17 @@ struct spdk_py_bdev_desc {
 /* Tags of bulk I/Os: this bit, and the slot of their buffer. */
 #define SPDK_PY_BULK_TAG	(1ull << 63)
 
-/* One I/O Python submitted on its channel (shim_io_channel.c). */
+/* What an own I/O of C's calls when it completes, instead of Python. */
+typedef void (*spdk_py_own_io_cb)(void *arg, uint64_t tag, int status);
+
+/* One I/O Python submitted on its channel (shim_io_channel.c), or C on
+ * Python's channel (a routed child: cb set).
+ */
 struct spdk_py_own_io {
 	struct spdk_py_io_channel	*ch;
 	uint64_t			tag;		/* Python's name for it */
+	spdk_py_own_io_cb		cb;
+	void				*cb_arg;
 	int				type;
 	int				status;		/* 0, or a negative errno */
 	void				*buf;
@@ -276,7 +306,8 @@ struct spdk_py_io_channel {
 	struct spdk_thread			*thread;
 	void					*py;		/* ffi handle of the IoChannel */
 	struct spdk_poller			*poller;	/* while I/Os are out */
-	int64_t					outstanding;	/* submitted, not yet delivered */
+	int64_t					outstanding;	/* Python's, not yet delivered */
+	int64_t					routed;		/* C's (routed children), out */
 	bool					closing;
 	uint64_t				submitted;
 	uint64_t				nomem_waits;	/* times an I/O waited for a bdev_io */
@@ -377,6 +408,19 @@ void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
 			 int64_t *pending, void *cb_arg);
+void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
+void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
+
+/* A disk's I/O routed to its bases in C (shim_base_bdevs.c). */
+void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
+void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);
+void spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot);
+uint64_t spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot);
+int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
+void spdk_py_disk_channel_bind(struct spdk_py_disk_channel *ch);
+void spdk_py_disk_forward(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io,
+			  uint32_t mask);
+void spdk_py_disk_report_failures(struct spdk_py_disk_channel *ch);
 
 /* Pollers, timers and messages (shim_thread.c). */
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
@@ -405,6 +449,9 @@ int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t 
 int spdk_py_io_channel_submit_bulk(struct spdk_py_io_channel *ch, int type, int n,
 				   const uint32_t *slots, const uint64_t *offsets, uint64_t num_blocks,
 				   void **bufs, uint32_t nbufs);
+int spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct iovec *iovs,
+				 int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
+				 spdk_py_own_io_cb cb, void *cb_arg, uint64_t tag);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
@@ -420,8 +467,10 @@ void spdk_py_examine(struct spdk_bdev *bdev);
 int spdk_py_config_json(struct spdk_json_write_ctx *w);
 int spdk_py_destruct(void *py);
 int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
-		       uint64_t *nblocks, void **bases, size_t *lens, int *statuses, int n,
-		       uint64_t *entered);
+		       uint64_t *nblocks, void **bases, size_t *lens, int *statuses,
+		       uint32_t *routes, int n, uint64_t *entered);
+int spdk_py_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
+void spdk_py_disk_bases_failed(void *py, uint32_t slots, int status);
 int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
 			 int *types, int n);
 int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,

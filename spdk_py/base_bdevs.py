@@ -21,11 +21,23 @@ never come back). A base's removal reaches base_event(base, event) on the app
 thread: the default marks it failed, and the vbdev goes on without it
 (degraded) instead of disappearing; its descriptor closes once its I/Os are
 back. The vbdev's bases are released when it is deleted.
+
+Routing in C, for speed: a MultiVbdev that defines route(io_type,
+offset_blocks, num_blocks) returns, per I/O, the bases to send it to as a
+mask of their slots (1 << base.slot), or 0 for its hook to do it. C then
+sends the children on the I/O's own buffers, as SPDK's raid1 does: a read to
+one of those bases (round robin; one that fails is retried on the next),
+anything else to all of them; the parent succeeds if a child did. A base that
+fails a routed child fails at once for every thread and reaches
+child_failed(base, status) soon after, on the I/O's thread. route runs in the
+disk's batch, once per I/O: keep it to a lookup (examples/mirror.py keeps a
+table by I/O type, rebuilt in bases_changed()).
 """
 
 import errno
 
 from spdk_py import log
+from spdk_py._runtime.binding import binding
 from spdk_py.bdev import BdevEvent
 from spdk_py.bdev_desc import BdevDesc
 from spdk_py.disk import Disk
@@ -36,14 +48,24 @@ ONLINE, RESYNCING, FAILED = "online", "resyncing", "failed"
 class BaseBdev:
     """One base of a MultiVbdev: its claimed descriptor and state."""
 
-    def __init__(self, owner, name, state=ONLINE):
+    def __init__(self, owner, name, slot, state=ONLINE):
         self.owner = owner
         self.name = name
-        self.state = state
+        self.slot = slot  # its bit in a route's mask
+        self._state = state
         self.errors = 0
-        self.ios = 0
+        self.ios = 0  # children sent from Python (C counts its own)
         self.desc = BdevDesc.open(name, claim=True,
                                   on_event=lambda desc, event: owner._event(self, event))
+
+    @property
+    def state(self):
+        return self._state
+
+    @state.setter
+    def state(self, state):
+        self._state = state
+        self.owner._bases_changed()
 
     @property
     def usable(self):
@@ -58,15 +80,22 @@ class BaseBdev:
         if self.state != FAILED:
             log.error("%s: base bdev %s failed (%s): going on without it"
                       % (self.owner.name, self.name, why))
+            node = self.owner.c_node()
+            if node is not None:
+                binding.lib.spdk_py_disk_fail_base(node, self.slot)
             self.state = FAILED
 
     def close(self):
         if not self.desc.closed:
+            self.owner._bases_changed()  # before its channels close: C forgets them
             self.desc.close()
 
     def info(self):
         channels = list(self.desc.channels.values())
-        return {"name": self.name, "state": self.state, "ios": self.ios, "errors": self.errors,
+        node = self.owner.c_node()
+        routed = 0 if node is None else binding.lib.spdk_py_disk_base_ios(node, self.slot)
+        return {"name": self.name, "state": self.state, "ios": self.ios + routed,
+                "routed_ios": routed, "errors": self.errors,
                 # Times a child I/O waited for a bdev_io (the pool ran dry).
                 "nomem_waits": sum(ch.stats()["nomem_waits"] for ch in channels
                                    if ch.ptr is not None)}
@@ -98,8 +127,12 @@ class MultiVbdev(Disk):
 
     def add_base(self, name, state=ONLINE):
         """Open and claim bdev name as a base; the BaseBdev."""
+        taken = {b.slot for b in self.bases if b.name != name}
+        slot = next((s for s in range(binding.lib.SPDK_PY_MAX_BASES) if s not in taken), None)
+        if slot is None:
+            raise ValueError("%s has %d bases: no more" % (self.name, len(taken)))
         try:
-            base = BaseBdev(self, name, state)
+            base = BaseBdev(self, name, slot, state)
         except OSError as exc:
             why = {errno.ENODEV: "does not exist", errno.EPERM: "is claimed by another module"}
             raise ValueError("base bdev %s %s" % (name, why.get(exc.errno, exc.strerror))) \
@@ -110,8 +143,59 @@ class MultiVbdev(Disk):
             raise ValueError("base bdev %s has %d blocks of %d bytes; %s needs %d of %d"
                              % (name, desc.num_blocks, desc.block_size, self.name,
                                 self.num_blocks, self.block_size))
+        # Children go on the parent's buffers: the vbdev asks for the
+        # alignment its bases need, as SPDK's raid does (fixed once registered).
+        align = max(desc.buf_align, 1).bit_length() - 1
+        if align > self.required_alignment:
+            if self.c_node() is not None:
+                base.close()
+                raise ValueError("base bdev %s needs buffers aligned to %d bytes; %s has %d"
+                                 % (name, 1 << align, self.name, 1 << self.required_alignment))
+            self.required_alignment = align
         self.bases = [b for b in self.bases if b.name != name] + [base]
+        node = self.c_node()
+        if node is not None:
+            binding.lib.spdk_py_disk_base_slot(node, slot)
+        self._bases_changed()
         return base
+
+    # Routing in C (module docstring).
+    def c_node(self):
+        """The disk's C struct, once made (bases are opened before it)."""
+        return getattr(self, "node", None)
+
+    def bases_changed(self):
+        """A base came, went or changed state: override to rebuild what route uses."""
+
+    def _bases_changed(self):
+        node = self.c_node()
+        if node is not None:
+            binding.lib.spdk_py_disk_bases_changed(node)
+        if hasattr(self, "bases"):
+            self.bases_changed()
+
+    @staticmethod
+    def mask(bases):
+        """A route's mask of these bases."""
+        out = 0
+        for base in bases:
+            out |= 1 << base.slot
+        return out
+
+    def bind_bases(self, table):
+        """C's call, on an SPDK thread: this thread's channel of each usable base."""
+        for base in self.bases:
+            if base.usable and not base.desc.closed:
+                try:
+                    table[base.slot] = base.channel().ptr
+                except OSError as exc:
+                    log.error("%s: no channel of base %s here: %s" % (self.name, base.name, exc))
+
+    def bases_failed(self, slots, status):
+        """C's call: routed children failed on these bases."""
+        for base in self.bases:
+            if slots & (1 << base.slot) and base.state != FAILED:
+                self.child_failed(base, status)
 
     def usable_bases(self):
         return [b for b in self.bases if b.usable]
@@ -147,6 +231,8 @@ class MultiVbdev(Disk):
             self.base_event(base, event)
         except Exception as exc:
             log.error("%s: base_event(%s, %r) raised %r" % (self.name, base.name, event, exc))
+        if event == BdevEvent.REMOVE:
+            self._bases_changed()  # its channels close next
 
     def close(self):
         for base in getattr(self, "bases", []):

@@ -53,6 +53,9 @@ HOOKS = {IoType.READ: "read", IoType.WRITE: "write", IoType.COMPARE: "compare",
          IoType.FLUSH: "flush", IoType.UNMAP: "unmap", IoType.WRITE_ZEROES: "write_zeroes",
          IoType.RESET: "reset"}
 _DATA = (IoType.READ, IoType.WRITE, IoType.COMPARE)
+# The same as plain ints, for the per-I/O path.
+_DATA_TYPES = frozenset(int(t) for t in _DATA)
+_RESET = int(IoType.RESET)
 INFO_KEY = "python_disk"
 CREATE = "bdev_python_disk_create"
 # A disk created without a uuid gets a name-based UUID of its name, plugin,
@@ -170,40 +173,67 @@ class Disk:
                 mask |= 1 << io_type
         self.node.io_types = mask
         self.node.timeout_us = int(self.timeout_ms * 1000)
+        # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
+        self._route = getattr(self, "route", None)
+        self.node.routes = self._route is not None
 
     def io_types(self):
         return [IoType(t).name.lower() for t, hook in enumerate(self._hooks) if hook]
 
-    def run_batch(self, ios, types, offsets, nblocks, bases, lens, statuses, n):
-        """What C calls: a batch of I/Os, each to its hook; statuses out."""
-        buffer = binding.ffi.buffer
-        hooks, bs, seen = self._hooks, self.block_size, self.python_ios
-        read, write, compare, reset = IoType.READ, IoType.WRITE, IoType.COMPARE, IoType.RESET
+    def run_batch(self, ios, types, offsets, nblocks, bases, lens, statuses, routes, n):
+        """What C calls: a batch of I/Os, each routed to bases (a disk with a
+        route hook) or to its hook; statuses, or routes, out. Each array is
+        read in one call and written back in one: cffi indexing per I/O costs
+        as much as a hook's own work."""
+        ffi = binding.ffi
+        buffer, unpack = ffi.buffer, ffi.unpack
+        hooks, bs, seen, route = self._hooks, self.block_size, self.python_ios, self._route
+        kinds, starts, counts = unpack(types, n), unpack(offsets, n), unpack(nblocks, n)
+        if route is None:
+            handles, datas, sizes = unpack(ios, n), unpack(bases, n), unpack(lens, n)
+        else:  # indexed only for the I/Os left to a hook
+            handles, datas, sizes = ios, bases, lens
+            routed = [0] * n
+        out = [SUCCESS] * n
         for i in range(n):
-            io_type = types[i]
+            io_type = kinds[i]
             seen[io_type] += 1
+            if route is not None:
+                try:
+                    slots = route(io_type, starts[i], counts[i])
+                except Exception as exc:
+                    out[i] = FAILED
+                    io_exception(self, "route", io_type, exc)
+                    continue
+                if slots:
+                    routed[i] = slots
+                    continue
             hook = hooks[io_type]
             if hook is None:
                 # Not advertised; the bdev layer sends resets regardless: a
                 # device with nothing to reset has reset.
-                statuses[i] = SUCCESS if io_type == reset else FAILED
+                if io_type != _RESET:
+                    out[i] = FAILED
                 continue
             try:
-                if io_type == read or io_type == write or io_type == compare:
-                    result = hook(ios[i], offsets[i] * bs, buffer(bases[i], lens[i]))
-                elif io_type == reset:
-                    result = hook(ios[i])
+                if io_type in _DATA_TYPES:
+                    result = hook(handles[i], starts[i] * bs, buffer(datas[i], sizes[i]))
+                elif io_type == _RESET:
+                    result = hook(handles[i])
                 else:
-                    result = hook(ios[i], offsets[i] * bs, nblocks[i] * bs)
+                    result = hook(handles[i], starts[i] * bs, counts[i] * bs)
                 if result is None or result is True:
-                    statuses[i] = SUCCESS
-                elif result is False:
-                    statuses[i] = FAILED
+                    continue
+                if result is False:
+                    out[i] = FAILED
                 elif not isinstance(result, Later):
-                    statuses[i] = int(result)
+                    out[i] = int(result)
             except Exception as exc:
-                statuses[i] = FAILED
+                out[i] = FAILED
                 io_exception(self, hook.__name__, io_type, exc)
+        if route is not None:
+            routes[0:n] = routed
+        statuses[0:n] = out
 
     def config_params(self):
         return {"name": self.name, "plugin": self.plugin, "num_blocks": self.num_blocks,

@@ -11,6 +11,7 @@ import importlib
 import json
 import sys
 import traceback
+from time import perf_counter_ns
 
 from spdk_py import app, bdev, jsonrpc, log, nvme_cmd  # noqa: F401 (nvme_cmd: its RPC)
 from spdk_py._runtime import introspect, reload, waiters  # noqa: F401 (their RPCs)
@@ -123,10 +124,22 @@ def install(ffi, lib):
     # A disk's batch: the disk fails only the I/O whose hook raised; what
     # escapes fails the rest (C pre-set their status to FAILED).
     @_guarded(ffi, error=-1)
-    def spdk_py_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, n, entered):
-        entered[0] = lib.spdk_get_ticks()
-        from_handle(py).run_batch(ios, types, offsets, nblocks, bases, lens, statuses, n)
+    def spdk_py_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, routes, n,
+                           entered):
+        entered[0] = perf_counter_ns()  # no C call first: it would release the GIL
+        from_handle(py).run_batch(ios, types, offsets, nblocks, bases, lens, statuses, routes, n)
         return 0
+
+    # A disk over bases (spdk_py.base_bdevs): this thread's channel of each
+    # base, and the bases C failed.
+    @_guarded(ffi, error=-1)
+    def spdk_py_disk_bind_bases(py, table):
+        from_handle(py).bind_bases(table)
+        return 0
+
+    @_guarded(ffi)
+    def spdk_py_disk_bases_failed(py, slots, status):
+        from_handle(py).bases_failed(slots, status)
 
     @_guarded(ffi, error=-1)
     def spdk_py_complete_batch(py, ios, types, statuses, n):

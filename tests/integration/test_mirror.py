@@ -119,6 +119,41 @@ def test_a_base_removed_under_verify_then_added_back_and_resynced(spdk_app, py_e
     assert paths[0].read_bytes() == paths[1].read_bytes()
 
 
+def test_a_base_failing_its_ios_under_verify_leaves_the_mirror_serving(spdk_app, py_env):
+    # SPDK's error bdev fails every I/O of one base from mid-run: C routes the
+    # children, fails that base for every reactor at its first failed child
+    # (a read is retried on the other base), and Python hears of it.
+    perf = spdk_app("bdevperf", env=py_env(PLUGINS), mem_mb=512, cpumask="0x3",
+                    config=config(malloc("Malloc0"), malloc("Malloc1"),
+                                  {"method": "bdev_error_create",
+                                   "params": {"base_name": "Malloc1"}},
+                                  mirror(bases=("Malloc0", "EE_Malloc1"))),
+                    args=["-z", "-q", 32, "-o", 4096, "-w", "verify", "-t", 4, "-C"])
+    thread, outcome = perform_tests_in_background(perf, 4)
+    time.sleep(1)
+    before = state(perf)
+    assert before["state"] == "online", before
+    perf.rpc("bdev_error_inject_error", name="EE_Malloc1", io_type="all", error_type="failure",
+             num=1 << 30)
+    deadline = time.monotonic() + 10
+    while state(perf)["state"] != "degraded" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    info = state(perf)
+    failed = info["base_bdevs"][1]
+    assert info["state"] == "degraded" and failed["state"] == "failed", info
+    assert failed["errors"] >= 1 and failed["routed_ios"] > 0, info
+    served_before = info["base_bdevs"][0]["routed_ios"]
+    thread.join(timeout=90)
+    assert not thread.is_alive() and "result" in outcome, outcome
+    result = parse_bdevperf(perf.log_text())
+    assert not result.failed and "mismatch" not in perf.log_text(), perf.log_text()
+    after = state(perf)
+    # The load went on, routed to the base left, and none to the failed one.
+    assert after["base_bdevs"][0]["routed_ios"] > served_before, after
+    assert after["base_bdevs"][1]["routed_ios"] == failed["routed_ios"], after
+    assert perf.stop() == 0
+
+
 def test_save_config_and_json_restore(spdk_app, py_env, tmp_path):
     paths = images(tmp_path, same=False)
     base = config(aio("Aio0", paths[0]), aio("Aio1", paths[1]))
@@ -275,3 +310,20 @@ def test_bad_input_is_an_error(spdk_app, py_env, method, params, code, words):
         target.rpc(method, **params)
     assert err.value.code == code and words in err.value.message, err.value
     assert state(target)["state"] == "online"
+
+
+def test_a_base_needing_more_alignment_than_the_mirror_is_refused(spdk_app, py_env, tmp_path):
+    # Children go on the parent's buffers: a mirror asks for its bases'
+    # alignment when it is made (an AIO base needs 512 bytes), and one made
+    # without that need cannot take such a base later.
+    paths = images(tmp_path, count=1)
+    target = spdk_app("spdk_tgt", env=py_env(PLUGINS), config=config(
+        malloc("Malloc0"), malloc("Malloc1"), aio("Aio0", paths[0]),
+        mirror(bases=("Malloc0", "Malloc1"))))
+    with pytest.raises(RpcError) as err:
+        target.rpc("bdev_pymirror_add_base", name="Mirror0", base_bdev_name="Aio0")
+    assert err.value.code == INVALID_PARAMS and "aligned to 512" in err.value.message, err.value
+    assert state(target)["state"] == "online"
+    assert target.rpc("bdev_get_bdevs", name="Aio0")[0]["claimed"] is False
+    target.rpc("bdev_pymirror_create", name="Mirror1", base_bdevs=["Aio0"])
+    assert target.rpc("bdev_pymirror_get", name="Mirror1")["state"] == "online"
