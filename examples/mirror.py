@@ -267,7 +267,8 @@ class Mirror(MultiVbdev):
         them. A message round on every thread first: no batch is still between
         its route and its children."""
         await thread.for_each_thread(lambda: None)
-        while binding.lib.spdk_py_disk_forwarding_writes(self.node) > 0:
+        while self.c_node() is not None and \
+                binding.lib.spdk_py_disk_forwarding_writes(self.c_node()) > 0:
             await thread.sleep(100)
 
     async def _copy(self, buf, lba, n, target):

@@ -250,11 +250,13 @@ class Disk:
         return 0
 
     def released(self):
+        """C's call: the disk is gone; its C struct is freed when this returns."""
         disks.pop(self.name, None)
         try:
             self.close()
         except Exception as exc:
             log.error("%s: close raised %r" % (self.name, exc))
+        self.node = None  # what still runs (a base's late event) must not touch it
 
     def dump_info(self):
         info = {"plugin": self.plugin, "params": self.params, "timeout_ms": self.timeout_ms,
@@ -318,8 +320,7 @@ def create(name, plugin, num_blocks, block_size=512, uuid=None, params=None):
         raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s: bad params: %s" % (plugin, exc)) \
             from None
     if not disk.node.io_types:
-        disk.close()
-        lib.spdk_py_disk_free(disk.node)
+        _discard(disk)
         raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s defines no I/O hook" % plugin)
     rc = lib.spdk_py_disk_set_geometry(disk.node, block_size, num_blocks,
                                        disk.required_alignment, disk.write_cache,
@@ -330,11 +331,17 @@ def create(name, plugin, num_blocks, block_size=512, uuid=None, params=None):
         if rc:
             disks.pop(name, None)
     if rc:
-        disk.close()
-        lib.spdk_py_disk_free(disk.node)
+        _discard(disk)
         raise RpcError.from_errno(rc, "could not register disk %s" % name)
     log.notice("disk %s: %s, %d blocks of %d bytes" % (name, plugin, num_blocks, block_size))
     return disk
+
+
+def _discard(disk):
+    """A disk that was never registered: its plugin closed, its C struct freed."""
+    disk.close()
+    binding.lib.spdk_py_disk_free(disk.node)
+    disk.node = None
 
 
 def existing(name):
