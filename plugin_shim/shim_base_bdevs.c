@@ -151,7 +151,11 @@ shim_fan_pick(struct spdk_py_disk_channel *ch, uint32_t mask)
 	return __builtin_ctz(mask);
 }
 
-/* A read goes to one base not failed (nor tried already for it). */
+/* A read goes to one base not failed (nor tried already for it). One whose
+ * retry meets a table the bases have changed since (a base being removed
+ * fails the reads it had) goes back through the disk's batch, to be routed
+ * again with the table made afresh.
+ */
 static void
 shim_fan_read(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 {
@@ -159,11 +163,13 @@ shim_fan_read(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 	uint32_t left = io->fan_mask & ~io->fan_tried &
 			~__atomic_load_n(&ch->disk->failed_bases, __ATOMIC_SEQ_CST);
 
-	if (left == 0 || !shim_fan_table_current(ch)) {
+	if (left == 0) {
 		shim_fan_finish(bdev_io, false);
-		return;
+	} else if (!shim_fan_table_current(ch)) {
+		spdk_py_disk_requeue(ch, bdev_io);
+	} else {
+		shim_fan_send(ch, bdev_io, shim_fan_pick(ch, left));
 	}
-	shim_fan_send(ch, bdev_io, shim_fan_pick(ch, left));
 }
 
 static void

@@ -353,6 +353,13 @@ shim_disk_queue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 	}
 }
 
+/* A routed I/O back to the channel's queue, to be routed again. */
+void
+spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
+{
+	shim_disk_queue(ch, bdev_io);
+}
+
 static void
 shim_disk_read_buf(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_io, bool success)
 {

@@ -410,6 +410,7 @@ int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint6
 			 int64_t *pending, void *cb_arg);
 void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
 void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
+void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
 
 /* A disk's I/O routed to its bases in C (shim_base_bdevs.c). */
 void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
