@@ -104,7 +104,6 @@ class Mirror(MultiVbdev):
 
     def open(self, params):
         self.lock = RangeLock()
-        self.next_read = 0
         self.resync = None  # {"base", "done_blocks", "total_blocks"} while one runs
         self.resyncs_done = 0
         self.routes = [0] * 32
@@ -126,32 +125,11 @@ class Mirror(MultiVbdev):
             routes[IoType.UNMAP] = unmap
         self.routes = routes
 
-    # Reads: one online base, round robin; a failed one retried on the next.
+    # Reads are always routed while a base is online (C sends each to one of
+    # them, round robin, and retries a failed one on the next): the hook meets
+    # a read only when none is.
     def read(self, io, offset, buf):
-        online = [b for b in self.bases if b.state == ONLINE]
-        if not online:
-            return False
-        later = self.later(io)
-        self.next_read += 1
-        start = self.next_read % len(online)
-        self._read(later, offset // self.block_size, online[start:] + online[:start])
-        return later
-
-    def _read(self, later, lba, candidates):
-        base, rest = candidates[0], candidates[1:]
-
-        def done(status):
-            if status == 0:
-                later.done()
-                return
-            self.child_failed(base, status)
-            left = [b for b in rest if b.state == ONLINE]
-            if left:
-                self._read(later, lba, left)
-            else:
-                later.fail()
-        self.child(base, "read_blocks", lba, len(later.buffer) // self.block_size,
-                   later.buffer, done)
+        return False
 
     # Writes, write_zeroes, unmap: every usable base, under the range lock.
     def write(self, io, offset, buf):

@@ -122,7 +122,8 @@ def install(ffi, lib):
         return 0
 
     # A disk's batch: the disk fails only the I/O whose hook raised; what
-    # escapes fails the rest (C pre-set their status to FAILED).
+    # escapes fails the batch (C pre-set every status to FAILED and every
+    # route to none; run_batch writes them back only at its end).
     @_guarded(ffi, error=-1)
     def spdk_py_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, routes, n,
                            entered):
