@@ -24,7 +24,8 @@ bdev layer emulates what it can (write_zeroes with writes):
     flush(io, offset, length)    unmap(io, offset, length)  write_zeroes(io, offset, length)
     reset(io)
 
-offset and length are in bytes; buf is one writable buffer of the I/O's data
+io is the I/O's handle, for `self.later(io)` within its hook (not past
+it); offset and length are in bytes; buf is one writable buffer of the I/O's data
 (zero-copy where the I/O has one buffer). A hook returns None (success), an
 IoStatus, or the Later it took; one that raises fails its I/O (logged).
 
@@ -38,6 +39,7 @@ completion is dropped (and logged).
 
 import errno
 import importlib
+from array import array
 import json
 import uuid as uuid_module
 
@@ -56,11 +58,28 @@ _DATA = (IoType.READ, IoType.WRITE, IoType.COMPARE)
 # The same as plain ints, for the per-I/O path.
 _DATA_TYPES = frozenset(int(t) for t in _DATA)
 _RESET = int(IoType.RESET)
+# A batch's statuses, all SUCCESS, copied into C in one memmove.
+_ALL_SUCCESS = array("i", [SUCCESS] * 128).tobytes()
+_INT_SIZE = array("i").itemsize
 INFO_KEY = "python_disk"
 CREATE = "bdev_python_disk_create"
 # A disk created without a uuid gets a name-based UUID of its name, plugin,
 # size and params under this namespace: the same at every start.
 UUID_NAMESPACE = uuid_module.UUID("0d9b6d5e-3f0e-4f5c-9d0a-59f1a7f0c0de")
+
+def _addresses(array):
+    """A C array of pointers as addresses: ints unpack faster than cdata
+    (an I/O's handle is its address; later() makes it a pointer again)."""
+    return binding.ffi.cast("uintptr_t *", array)
+
+
+def _note(odd, i, result):
+    """A hook's result other than None, into the batch's odd statuses."""
+    if result is False:
+        odd[i] = FAILED
+    elif result is not True and not isinstance(result, Later):
+        odd[i] = int(result)
+
 
 # Every disk by name, registered or being deleted.
 disks = {}
@@ -101,6 +120,12 @@ class Later:
     def fail(self):
         return self.done(FAILED)
 
+    def hand_over(self):
+        """C completes this I/O from now on (spdk_py.file_io): its ticket, and
+        Python's reference to its buffer (which Python touches no more)."""
+        buf, self._buf, self.buffer = self._buf, binding.ffi.NULL, None
+        return self.ticket, buf
+
 
 class Disk:
     """Subclass, define open(params) and the hooks you need (module docstring)."""
@@ -124,6 +149,8 @@ class Disk:
         self.exceptions = 0
         self.deleting = False
         self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES
+        self._views = {}
+        self._batch_ios = None  # the batch in Python now: an io is its index
         self.open(self.params)
         self._handle = ffi.new_handle(self)
         self.node = lib.spdk_py_disk_alloc(name.encode(), self.product_name.encode(),
@@ -155,8 +182,10 @@ class Disk:
     def later(self, io):
         """Keep io past its hook; complete it with the Later, from any thread."""
         ffi, lib = binding.ffi, binding.lib
+        if self._batch_ios is None:
+            raise RuntimeError("%s: later(io) is for an I/O in its hook" % self.name)
         buf = ffi.new("struct spdk_py_later_buf **")
-        ticket = lib.spdk_py_disk_defer(io, buf)
+        ticket = lib.spdk_py_disk_defer(self._batch_ios[io], buf)
         if not ticket:
             raise RuntimeError("%s: this I/O cannot be kept (completed already, or no memory)"
                                % self.name)
@@ -183,26 +212,51 @@ class Disk:
     def run_batch(self, ios, types, offsets, nblocks, bases, lens, statuses, routes, n):
         """What C calls: a batch of I/Os, each routed to bases (a disk with a
         route hook) or to its hook; statuses, or routes, out. Each array is
-        read in one call and written back in one: cffi indexing per I/O costs
-        as much as a hook's own work."""
+        read in one call and written back in one, and only what the I/Os use
+        is read: per I/O, cffi indexing or a large int costs as much as a
+        hook's own work. A hook's io is its index in the batch (a small int
+        costs nothing); later() finds the I/O with it."""
         ffi = binding.ffi
-        buffer, unpack = ffi.buffer, ffi.unpack
-        hooks, bs, seen, route = self._hooks, self.block_size, self.python_ios, self._route
-        kinds, starts, counts = unpack(types, n), unpack(offsets, n), unpack(nblocks, n)
+        unpack = ffi.unpack
+        hooks, route, routed = self._hooks, self._route, None
+        kinds, starts = unpack(types, n), unpack(offsets, n)
+        seen, present = self.python_ios, set(kinds)
+        for io_type in present:
+            seen[io_type] += kinds.count(io_type)
+        # What each I/O needs in one call; what only some need, indexed.
         if route is None:
-            handles, datas, sizes = unpack(ios, n), unpack(bases, n), unpack(lens, n)
-        else:  # indexed only for the I/Os left to a hook
-            handles, datas, sizes = ios, bases, lens
+            datas, sizes, counts = unpack(_addresses(bases), n), unpack(lens, n), nblocks
+        else:  # route sees every count; a hook, only the I/Os left to it
+            datas, sizes, counts = _addresses(bases), lens, unpack(nblocks, n)
             routed = [0] * n
-        out = [SUCCESS] * n
-        for i in range(n):
+        odd = {}  # index: a status other than SUCCESS
+        self._batch_ios = ios
+        try:
+            kind = kinds[0]
+            if route is None and len(present) == 1 and kind in _DATA_TYPES and hooks[kind]:
+                self._run_data(hooks[kind], kind, starts, datas, sizes, odd)
+            else:
+                self._run_mixed(kinds, starts, counts, datas, sizes, routed, odd)
+        finally:
+            self._batch_ios = None
+        if routed is not None:
+            routes[0:n] = routed
+        # Last: until here C holds every status at FAILED, should this raise.
+        ffi.memmove(statuses, _ALL_SUCCESS, n * _INT_SIZE)
+        for i, status in odd.items():
+            statuses[i] = status
+
+    def _run_mixed(self, kinds, starts, counts, datas, sizes, routed, odd):
+        """Each I/O to the bases route() names (routed, for a disk with a
+        route hook) or to its hook."""
+        hooks, bs, route, view = self._hooks, self.block_size, self._route, self._views.get
+        for i in range(len(kinds)):
             io_type = kinds[i]
-            seen[io_type] += 1
             if route is not None:
                 try:
                     slots = route(io_type, starts[i], counts[i])
                 except Exception as exc:
-                    out[i] = FAILED
+                    odd[i] = FAILED
                     io_exception(self, "route", io_type, exc)
                     continue
                 if slots:
@@ -213,27 +267,53 @@ class Disk:
                 # Not advertised; the bdev layer sends resets regardless: a
                 # device with nothing to reset has reset.
                 if io_type != _RESET:
-                    out[i] = FAILED
+                    odd[i] = FAILED
                 continue
             try:
                 if io_type in _DATA_TYPES:
-                    result = hook(handles[i], starts[i] * bs, buffer(datas[i], sizes[i]))
+                    address, size = datas[i], sizes[i]
+                    buf = view(address)
+                    if buf is None or len(buf) != size:
+                        buf = self._view(address, size)
+                    result = hook(i, starts[i] * bs, buf)
                 elif io_type == _RESET:
-                    result = hook(handles[i])
+                    result = hook(i)
                 else:
-                    result = hook(handles[i], starts[i] * bs, counts[i] * bs)
-                if result is None or result is True:
-                    continue
-                if result is False:
-                    out[i] = FAILED
-                elif not isinstance(result, Later):
-                    out[i] = int(result)
+                    result = hook(i, starts[i] * bs, counts[i] * bs)
+                if result is not None:
+                    _note(odd, i, result)
             except Exception as exc:
-                out[i] = FAILED
+                odd[i] = FAILED
                 io_exception(self, hook.__name__, io_type, exc)
-        if route is not None:
-            routes[0:n] = routed
-        statuses[0:n] = out
+
+    def _run_data(self, hook, kind, starts, datas, sizes, odd):
+        """A batch of one type with data (all reads, say: what a workload
+        sends), with nothing to decide per I/O."""
+        bs, view = self.block_size, self._views.get
+        for i in range(len(starts)):
+            address = datas[i]
+            buf = view(address)
+            if buf is None or len(buf) != sizes[i]:
+                buf = self._view(address, sizes[i])
+            try:
+                result = hook(i, starts[i] * bs, buf)
+            except Exception as exc:
+                odd[i] = FAILED
+                io_exception(self, hook.__name__, kind, exc)
+                continue
+            if result is not None:
+                _note(odd, i, result)
+
+    def _view(self, address, size):
+        """A buffer over an I/O's data, kept by address: an app reuses its
+        buffers, and making one costs as much as a RAM disk's hook. Only an
+        I/O that names the address again uses it, for as long as its hook
+        runs (a hook that keeps data past that copies it, or takes a Later)."""
+        if len(self._views) >= 4096:
+            self._views.clear()
+        ffi = binding.ffi
+        buf = self._views[address] = ffi.buffer(ffi.cast("void *", address), size)
+        return buf
 
     def config_params(self):
         return {"name": self.name, "plugin": self.plugin, "num_blocks": self.num_blocks,
