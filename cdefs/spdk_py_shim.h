@@ -160,6 +160,15 @@ void spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot);
 uint64_t spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot);
 int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
 
+#define SPDK_PY_FILE_READ ...
+#define SPDK_PY_FILE_WRITE ...
+#define SPDK_PY_FILE_FLUSH ...
+struct spdk_py_file_io;
+struct spdk_py_file_io *spdk_py_file_io_start(int fd, int threads, const int *cpus, int ncpus);
+void spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
+			    struct spdk_py_later_buf *buf, uint64_t offset);
+void spdk_py_file_io_close(struct spdk_py_file_io *f);
+
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);

@@ -412,6 +412,16 @@ void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
 void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
 void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
 
+/* Blocking file calls in C threads, for a disk's deferred I/O (shim_file_io.c). */
+#define SPDK_PY_FILE_READ	0
+#define SPDK_PY_FILE_WRITE	1
+#define SPDK_PY_FILE_FLUSH	2
+struct spdk_py_file_io;
+struct spdk_py_file_io *spdk_py_file_io_start(int fd, int threads, const int *cpus, int ncpus);
+void spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
+			    struct spdk_py_later_buf *buf, uint64_t offset);
+void spdk_py_file_io_close(struct spdk_py_file_io *f);
+
 /* A disk's I/O routed to its bases in C (shim_base_bdevs.c). */
 void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
 void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);

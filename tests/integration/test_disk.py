@@ -260,6 +260,47 @@ def test_delete_with_ios_pending_fails_them_and_nothing_hangs(spdk_app, py_env):
     assert_released(target)
 
 
+def file_threads(pid):
+    """The target's threads that are a FileIo pool's (spdk_py.file_io)."""
+    names = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, task)) as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return names.count("spdk_py_file")
+
+
+def opens(pid, path):
+    return any(os.path.realpath("/proc/%d/fd/%s" % (pid, fd)) == str(path)
+               for fd in os.listdir("/proc/%d/fd" % pid))
+
+
+def test_a_file_disk_deleted_under_load_ends_its_threads_and_closes_its_file(
+        spdk_app, py_env, tmp_path):
+    image = tmp_path / "disk.img"
+    target, host, thread, outcome = served(spdk_app, py_env, "FileDisk0",
+                                           {"path": str(image), "threads": 8}, "randrw", 3,
+                                           qd=32, plugin=FILE)
+    deadline = time.monotonic() + 30
+    while not iostat(target, "FileDisk0")["num_read_ops"]:
+        assert time.monotonic() < deadline, "the host's I/O never reached the disk"
+        time.sleep(0.1)
+    assert file_threads(target.pid) == 8 and opens(target.pid, image)
+    assert target.rpc("bdev_python_disk_delete", name="FileDisk0") is True
+    thread.join(timeout=90)
+    assert not thread.is_alive(), "the host hung: an I/O was never completed"
+    host.stop()
+    # The calls queued were made, then the last thread closed the file.
+    deadline = time.monotonic() + 10
+    while (file_threads(target.pid) or opens(target.pid, image)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert file_threads(target.pid) == 0 and not opens(target.pid, image)
+    assert_released(target)
+    assert target.rpc("bdev_get_bdevs") == []  # and the target answers
+
+
 def test_resize_reaches_the_passthru_stacked_on_it(py_tgt):
     py_tgt.rpc("bdev_python_disk_create", name="PyDisk0", plugin=RAM, num_blocks=4096)
     py_tgt.rpc("bdev_python_passthru_create", base_bdev_name="PyDisk0", name="PT0")

@@ -1,0 +1,57 @@
+"""Blocking file calls in C threads, for a disk's deferred I/O.
+
+    class MyDisk(Disk):
+        def open(self, params):
+            self.file = FileIo(os.open(path, os.O_RDWR), threads=32)
+        def read(self, io, offset, buf):
+            return self.file.read(self.later(io), offset)
+        def close(self):
+            self.file.close()      # never waits; the last thread closes the fd
+
+The hook decides what to do; a C thread of the pool makes the blocking
+call (preadv, pwritev, fdatasync) on the I/O's own buffer and completes
+it, with no Python in between. A Python worker per call would hand the GIL
+back and forth around every call (spdk_py.workers is for work that is
+Python: an object store's client). Many threads keep many calls in flight,
+as libaio does for SPDK's AIO bdev; they run on the cores no reactor uses,
+and there one of them polls for the next call a while before it sleeps (a
+wake-up costs more than a cached read).
+"""
+
+from spdk_py import workers
+from spdk_py._runtime.binding import binding
+
+
+class FileIo:
+    """A pool of C threads making one file's blocking calls. It owns fd."""
+
+    def __init__(self, fd, threads=32):
+        ffi, lib = binding.require()
+        cores = sorted(workers.worker_cores())
+        self.node = lib.spdk_py_file_io_start(fd, threads, cores, len(cores))
+        if self.node == ffi.NULL:
+            raise OSError("could not start %d file I/O threads" % threads)
+
+    def read(self, later, offset):
+        """Read later.buffer's length at offset into it; then later completes."""
+        return self._submit(binding.lib.SPDK_PY_FILE_READ, later, offset)
+
+    def write(self, later, offset):
+        return self._submit(binding.lib.SPDK_PY_FILE_WRITE, later, offset)
+
+    def flush(self, later):
+        """fdatasync, as SPDK's AIO bdev flushes."""
+        return self._submit(binding.lib.SPDK_PY_FILE_FLUSH, later, 0)
+
+    def _submit(self, op, later, offset):
+        if self.node is None:
+            raise RuntimeError("this FileIo is closed")
+        ticket, buf = later.hand_over()
+        binding.lib.spdk_py_file_io_submit(self.node, op, ticket, buf, offset)
+        return later
+
+    def close(self):
+        """Never waits: the calls queued are still made, then the fd closes."""
+        if self.node is not None:
+            binding.lib.spdk_py_file_io_close(self.node)
+            self.node = None
