@@ -58,8 +58,6 @@ _DATA = (IoType.READ, IoType.WRITE, IoType.COMPARE)
 # The same as plain ints, for the per-I/O path.
 _DATA_TYPES = frozenset(int(t) for t in _DATA)
 _RESET = int(IoType.RESET)
-# A batch's statuses, all SUCCESS, copied into C in one memmove.
-_ALL_SUCCESS = array("i", [SUCCESS] * 128).tobytes()
 _INT_SIZE = array("i").itemsize
 INFO_KEY = "python_disk"
 CREATE = "bdev_python_disk_create"
@@ -68,8 +66,7 @@ CREATE = "bdev_python_disk_create"
 UUID_NAMESPACE = uuid_module.UUID("0d9b6d5e-3f0e-4f5c-9d0a-59f1a7f0c0de")
 
 def _addresses(array):
-    """A C array of pointers as addresses: ints unpack faster than cdata
-    (an I/O's handle is its address; later() makes it a pointer again)."""
+    """A C array of pointers as addresses: ints unpack faster than cdata."""
     return binding.ffi.cast("uintptr_t *", array)
 
 
@@ -150,7 +147,9 @@ class Disk:
         self.deleting = False
         self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES
         self._views = {}
-        self._batch_ios = None  # the batch in Python now: an io is its index
+        self._batch = None  # (ios, n) of the batch in Python now: an io is its index
+        # A batch's statuses, all SUCCESS, copied into C in one memmove.
+        self._successes = array("i", [SUCCESS] * lib.SPDK_PY_BATCH).tobytes()
         self.open(self.params)
         self._handle = ffi.new_handle(self)
         self.node = lib.spdk_py_disk_alloc(name.encode(), self.product_name.encode(),
@@ -182,10 +181,11 @@ class Disk:
     def later(self, io):
         """Keep io past its hook; complete it with the Later, from any thread."""
         ffi, lib = binding.ffi, binding.lib
-        if self._batch_ios is None:
+        ios, n = self._batch or (None, 0)
+        if not 0 <= io < n:
             raise RuntimeError("%s: later(io) is for an I/O in its hook" % self.name)
         buf = ffi.new("struct spdk_py_later_buf **")
-        ticket = lib.spdk_py_disk_defer(self._batch_ios[io], buf)
+        ticket = lib.spdk_py_disk_defer(ios[io], buf)
         if not ticket:
             raise RuntimeError("%s: this I/O cannot be kept (completed already, or no memory)"
                                % self.name)
@@ -230,7 +230,7 @@ class Disk:
             datas, sizes, counts = _addresses(bases), lens, unpack(nblocks, n)
             routed = [0] * n
         odd = {}  # index: a status other than SUCCESS
-        self._batch_ios = ios
+        self._batch = ios, n
         try:
             kind = kinds[0]
             if route is None and len(present) == 1 and kind in _DATA_TYPES and hooks[kind]:
@@ -238,11 +238,11 @@ class Disk:
             else:
                 self._run_mixed(kinds, starts, counts, datas, sizes, routed, odd)
         finally:
-            self._batch_ios = None
+            self._batch = None
         if routed is not None:
             routes[0:n] = routed
         # Last: until here C holds every status at FAILED, should this raise.
-        ffi.memmove(statuses, _ALL_SUCCESS, n * _INT_SIZE)
+        ffi.memmove(statuses, self._successes, n * _INT_SIZE)
         for i, status in odd.items():
             statuses[i] = status
 
