@@ -9,7 +9,8 @@ opens its file O_DIRECT) on the same file, written through first. The same
 RAM-disk logic as an nbdkit Python plugin (Debian's nbdkit and
 nbdkit-plugin-python), nbdkit pinned to one core and fio's nbd engine on the
 other, at the same queue depths: per-core IOPS of each. And the longest a
-reactor waited to enter Python (the GIL) with a busy worker pool. Ratios are
+reactor waited to enter Python (the GIL) with a busy worker pool, the
+disk's hooks on the reactor and off it. Ratios are
 what to compare across machines. Prints a table, writes JSON and a PNG chart
 under bench/results/.
 """
@@ -36,6 +37,7 @@ BLOCKS = 131072          # 64 MiB of 512-byte blocks
 RAM = "examples.ramdisk:RamDisk"
 FILE = "examples.filedisk:FileDisk"
 BUSY = "tests.plugins.busy_disk:BusyFileDisk"
+BUSY_OFF = "tests.plugins.busy_disk:OffReactorBusyFileDisk"
 SCENARIOS = {
     # name: (workload, cpumask, queue depth, extra bdevperf args)
     "randread_1core_qd128": ("randread", "0x1", 128, []),
@@ -131,8 +133,10 @@ def run_nbdkit(workload, qd, seconds, workdir):
 
 
 def longest_stall(install, env, workdir, seconds, plugin, params):
-    """The longest wait of a reactor to enter Python, in µs, under an NVMe/TCP
-    host's load on a disk whose work is done by a busy pool of threads."""
+    """Under an NVMe/TCP host's load on a disk whose work is done by a busy
+    pool of threads: the longest wait of a reactor to enter Python (for a
+    disk off the reactor: to hand a batch to the Python thread) and of the
+    Python thread for the GIL, in µs, and the host's IOPS."""
     target = SpdkProcess(install, "spdk_tgt", env=env, cpumask="0x1", mem_mb=512).start()
     try:
         target.rpc("bdev_python_disk_create", name="Busy0", plugin=plugin, num_blocks=BLOCKS,
@@ -142,9 +146,13 @@ def longest_stall(install, env, workdir, seconds, plugin, params):
         rc, out = run_app(install, "bdevperf", nvmf.initiator_config(port, nqn),
                           ["-q", 64, "-o", 4096, "-w", "randrw", "-M", 50, "-t", seconds],
                           cpumask="0x2", mem_mb=512, timeout=seconds * 4 + 60)
-        if rc != 0 or parse_bdevperf(out).failed:
+        result = parse_bdevperf(out)
+        if rc != 0 or result.failed:
             raise RuntimeError("the stall run's host failed:\n" + out[-3000:])
-        return target.rpc("bdev_python_disk_get_stats", name="Busy0")["max_stall_us"]
+        stats = target.rpc("bdev_python_disk_get_stats", name="Busy0")
+        return {"reactor_us": stats["max_stall_us"],
+                "python_thread_us": stats["max_python_thread_wait_us"],
+                "host_iops": result.total.iops}
     finally:
         target.stop()
 
@@ -152,11 +160,14 @@ def longest_stall(install, env, workdir, seconds, plugin, params):
 # The pools a reactor's wait for the GIL is measured behind: the file disk's
 # C threads (64, all busy with the host's I/O), and 8 Python workers making
 # the same calls, I/O-bound or each spinning 1 ms in Python first (as an
-# object-store client's parsing would).
+# object-store client's parsing would), with the disk's hooks on the reactor
+# and off it (Disk.off_reactor: on the Python thread).
 STALLS = {
     "file_disk_64_c_threads": (FILE, {"threads": 64}),
-    "8_python_workers_io_bound": (BUSY, {"workers": 8, "spin_us": 0}),
-    "8_python_workers_spinning_1ms": (BUSY, {"workers": 8, "spin_us": 1000}),
+    "8_python_workers_io_bound_on_reactor": (BUSY, {"workers": 8, "spin_us": 0}),
+    "8_python_workers_io_bound_off_reactor": (BUSY_OFF, {"workers": 8, "spin_us": 0}),
+    "8_python_workers_spinning_1ms_on_reactor": (BUSY, {"workers": 8, "spin_us": 1000}),
+    "8_python_workers_spinning_1ms_off_reactor": (BUSY_OFF, {"workers": 8, "spin_us": 1000}),
 }
 
 
@@ -216,7 +227,7 @@ def summarize(iops, stall, install, args):
             rows.setdefault(scenario, {})[name] = row
     return {"spdk": install.version_string, "seconds": args.seconds, "runs": args.runs,
             "workload": "4K, bdevperf -x; nbdkit: fio nbd engine, nbdkit on one core",
-            "max_reactor_stall_us": stall, "results": rows}
+            "stalls": stall, "results": rows}
 
 
 def print_table(report):
@@ -229,8 +240,12 @@ def print_table(report):
                 "%.3f" % row["ratio_to_spdk"] if "ratio_to_spdk" in row else "-",
                 "%.1f" % row["ratio_to_nbdkit_python"] if "ratio_to_nbdkit_python" in row
                 else "-"))
-    for load, stall in report["max_reactor_stall_us"].items():
-        print("longest reactor wait to enter Python, %s: %.0f us" % (load, stall))
+    print("\n%-42s %14s %14s %10s" % ("disk's workers", "reactor wait", "Python thread",
+                                       "host IOPS"))
+    for load, stall in report["stalls"].items():
+        print("%-42s %11.0f us %11.0f us %10.0f" % (load, stall["reactor_us"],
+                                                    stall["python_thread_us"],
+                                                    stall["host_iops"]))
 
 
 def draw_chart(report, path):

@@ -30,6 +30,9 @@ PARAMS = {"endpoint", "bucket", "prefix", "extent_size", "workers", "region", "a
 class S3Disk(Disk):
     product_name = "Python S3 disk"
     timeout_ms = 10000
+    # boto3 runs in Python workers: the hooks run off the reactor, which never
+    # waits for the GIL behind them.
+    off_reactor = True
 
     def open(self, params):
         unknown = set(params) - PARAMS

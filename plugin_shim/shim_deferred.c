@@ -53,13 +53,16 @@ shim_deferred_find(uint64_t ticket)
 	return NULL;
 }
 
-/* On the I/O's thread: d (embedded in the I/O's context) waits for its ticket. */
+/* d (embedded in the I/O's context) waits for its ticket, to complete on
+ * thread, the I/O's (called there, or on the Python thread for it).
+ */
 uint64_t
-spdk_py_deferred_add(struct spdk_py_deferred *d, spdk_py_deferred_fn done, void *ctx)
+spdk_py_deferred_add(struct spdk_py_deferred *d, struct spdk_thread *thread,
+		     spdk_py_deferred_fn done, void *ctx)
 {
 	pthread_mutex_lock(&g_deferred_lock);
 	d->ticket = g_deferred_next++;
-	d->thread = spdk_get_thread();
+	d->thread = thread;
 	d->done = done;
 	d->ctx = ctx;
 	d->sent = false;

@@ -22,6 +22,10 @@
 #define SHIM_DISK_PENDING	2
 #define SHIM_DISK_DONE		3
 #define SHIM_DISK_ROUTED	4	/* its children are at its bases (shim_base_bdevs.c) */
+/* Kept by Python on the Python thread: pending once its batch is back. */
+#define SHIM_DISK_KEPT_AWAY	5
+/* ... and its completion arrived first (early_status): done then. */
+#define SHIM_DISK_DONE_AWAY	6
 
 /* How often a channel with pending I/Os looks for timed out ones. */
 #define SHIM_DISK_TIMER_US	1000
@@ -134,12 +138,32 @@ spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status)
 static void
 shim_disk_deferred_done(void *ctx, int status)
 {
+	struct spdk_py_disk_io *io = shim_disk_io(ctx);
+
+	if (io->state == SHIM_DISK_KEPT_AWAY) {
+		io->state = SHIM_DISK_DONE_AWAY;	/* before its batch: that completes it */
+		io->early_status = status;
+		return;
+	}
 	shim_disk_complete(ctx, status);
+}
+
+/* On the I/O's thread: pending, and failed past its deadline. */
+static void
+shim_disk_track_pending(struct spdk_py_disk_channel *ch, struct spdk_py_disk_io *io)
+{
+	io->state = SHIM_DISK_PENDING;
+	TAILQ_INSERT_TAIL(&ch->pending, io, link);
+	ch->pending_count++;
+	if (ch->timer == NULL && ch->disk->timeout_us) {
+		ch->timer = spdk_poller_register(shim_disk_expire, ch, SHIM_DISK_TIMER_US);
+	}
 }
 
 /* Python keeps this I/O past its batch: a ticket to complete it with, from
  * any thread (spdk_py_deferred_complete), or 0 if it is not Python's to keep
- * (or no memory). An I/O with data gets a buffer of its own in *buf (the
+ * (or no memory). Called where the batch runs: the I/O's thread, or the
+ * Python thread (the I/O is listed as pending when the batch is back). An I/O with data gets a buffer of its own in *buf (the
  * data of a write or compare copied in; a read's copied out when it
  * completes): a worker that finishes after a timeout writes into that, never
  * into buffers the I/O gave back. Python puts its reference once it has
@@ -178,15 +202,14 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 		}
 		*buf = io->later_buf;
 	}
-	io->state = SHIM_DISK_PENDING;
 	io->deadline = ch->disk->timeout_us ?
 		       spdk_get_ticks() + ch->disk->timeout_us * spdk_get_ticks_hz() / 1000000 : 0;
-	TAILQ_INSERT_TAIL(&ch->pending, io, link);
-	ch->pending_count++;
-	if (ch->timer == NULL && ch->disk->timeout_us) {
-		ch->timer = spdk_poller_register(shim_disk_expire, ch, SHIM_DISK_TIMER_US);
+	if (ch->away) {
+		io->state = SHIM_DISK_KEPT_AWAY;
+	} else {
+		shim_disk_track_pending(ch, io);
 	}
-	return spdk_py_deferred_add(&io->deferred, shim_disk_deferred_done, bdev_io);
+	return spdk_py_deferred_add(&io->deferred, ch->thread, shim_disk_deferred_done, bdev_io);
 }
 
 /* Fail pending I/Os: those past their deadline, or all of them (delete). */
@@ -226,33 +249,34 @@ shim_disk_expire(void *arg)
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 
-/* One batch into Python: scalars and the first data buffer of each I/O. */
+/* A batch from the channel's queue: the scalars and the first data buffer
+ * of each I/O. The number of I/Os in it.
+ */
 static int
-shim_disk_run(struct spdk_py_disk_channel *ch)
+shim_disk_gather(struct spdk_py_disk_channel *ch)
 {
+	struct spdk_py_disk_batch *b = ch->batch;
 	struct spdk_py_disk_io *io;
 	struct spdk_bdev_io *bdev_io;
-	uint64_t called, entered = 0, stall;
-	struct timespec now;
-	int n = 0, i;
+	int n = 0;
 
 	while (n < SPDK_PY_BATCH && (io = TAILQ_FIRST(&ch->submitted)) != NULL) {
 		TAILQ_REMOVE(&ch->submitted, io, link);
 		bdev_io = spdk_bdev_io_from_ctx(io);
 		io->state = SHIM_DISK_IN_PYTHON;
-		ch->ios[n] = bdev_io;
-		ch->types[n] = bdev_io->type;
+		b->ios[n] = bdev_io;
+		b->types[n] = bdev_io->type;
 		/* RESET has no block range (u.bdev is not its union member). */
-		ch->offsets[n] = bdev_io->type == SPDK_BDEV_IO_TYPE_RESET ? 0 :
-				 bdev_io->u.bdev.offset_blocks;
-		ch->nblocks[n] = bdev_io->type == SPDK_BDEV_IO_TYPE_RESET ? 0 :
-				 bdev_io->u.bdev.num_blocks;
+		b->offsets[n] = bdev_io->type == SPDK_BDEV_IO_TYPE_RESET ? 0 :
+				bdev_io->u.bdev.offset_blocks;
+		b->nblocks[n] = bdev_io->type == SPDK_BDEV_IO_TYPE_RESET ? 0 :
+				bdev_io->u.bdev.num_blocks;
 		if (shim_disk_has_data(bdev_io) && bdev_io->u.bdev.iovcnt == 1) {
-			ch->bases[n] = bdev_io->u.bdev.iovs[0].iov_base;
-			ch->lens[n] = bdev_io->u.bdev.iovs[0].iov_len;
+			b->bases[n] = bdev_io->u.bdev.iovs[0].iov_base;
+			b->lens[n] = bdev_io->u.bdev.iovs[0].iov_len;
 		} else if (shim_disk_has_data(bdev_io)) {
 			/* Python sees one buffer: a scattered I/O's data, gathered. */
-			io->bounce_len = ch->nblocks[n] * bdev_io->bdev->blocklen;
+			io->bounce_len = b->nblocks[n] * bdev_io->bdev->blocklen;
 			io->bounce = malloc(io->bounce_len);
 			if (io->bounce == NULL) {
 				shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_NOMEM);
@@ -261,51 +285,161 @@ shim_disk_run(struct spdk_py_disk_channel *ch)
 			if (bdev_io->type != SPDK_BDEV_IO_TYPE_READ) {
 				shim_copy_from_iovs(bdev_io, io->bounce, io->bounce_len);
 			}
-			ch->bases[n] = io->bounce;
-			ch->lens[n] = io->bounce_len;
+			b->bases[n] = io->bounce;
+			b->lens[n] = io->bounce_len;
 		} else {
-			ch->bases[n] = NULL;
-			ch->lens[n] = 0;
+			b->bases[n] = NULL;
+			b->lens[n] = 0;
 		}
-		ch->statuses[n] = SPDK_BDEV_IO_STATUS_FAILED;
-		ch->routes[n] = 0;
+		b->statuses[n] = SPDK_BDEV_IO_STATUS_FAILED;
+		b->routes[n] = 0;
 		n++;
 	}
+	b->n = n;
+	return n;
+}
+
+static inline uint64_t
+shim_disk_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+}
+
+/* The batch in Python, where this thread is. Python reads the same clock
+ * (time.perf_counter_ns) at its first line, with no C call before it: a C
+ * call would give the GIL away again.
+ */
+static void
+shim_disk_call(struct spdk_py_disk_batch *b)
+{
+	b->entered = 0;
+	b->called = shim_disk_now_ns();
+	spdk_py_deferred_batch_begin();
+	spdk_py_disk_batch(b->py, b->ios, b->types, b->offsets, b->nblocks, b->bases, b->lens,
+			   b->statuses, b->routes, b->n, &b->entered);
+	spdk_py_deferred_batch_end();
+}
+
+/* Ticks it took to get into Python: the GIL, if a worker thread held it. */
+static uint64_t
+shim_disk_waited(const struct spdk_py_disk_batch *b)
+{
+	return b->entered > b->called ?
+	       (b->entered - b->called) * spdk_get_ticks_hz() / 1000000000ull : 0;
+}
+
+/* On the I/O's thread, the batch back from Python: each I/O completed with
+ * its status, routed, or pending (a ticket Python took).
+ */
+static void
+shim_disk_finish(struct spdk_py_disk_channel *ch)
+{
+	struct spdk_py_disk_batch *b = ch->batch;
+	struct spdk_py_disk_io *io;
+	int i;
+
+	for (i = 0; i < b->n; i++) {
+		io = shim_disk_io(b->ios[i]);
+		if (io->state == SHIM_DISK_KEPT_AWAY) {
+			shim_disk_track_pending(ch, io);
+		} else if (io->state == SHIM_DISK_DONE_AWAY) {
+			shim_disk_complete(b->ios[i], io->early_status);
+		} else if (io->state != SHIM_DISK_IN_PYTHON) {
+			continue;	/* pending, or completed already */
+		} else if (b->routes[i] != 0) {
+			io->state = SHIM_DISK_ROUTED;
+			spdk_py_disk_forward(ch, b->ios[i], b->routes[i]);
+		} else {
+			shim_disk_complete(b->ios[i], b->statuses[i]);
+		}
+	}
+}
+
+/* One batch into Python, on this reactor. */
+static int
+shim_disk_run(struct spdk_py_disk_channel *ch)
+{
+	int n = shim_disk_gather(ch);
+
 	if (n == 0) {
 		return 0;
 	}
 	if (ch->disk->routes) {
 		spdk_py_disk_channel_bind(ch);
 	}
-	/* Python reads the same clock (time.perf_counter_ns) at its first line,
-	 * with no C call before it: a C call would give the GIL away again.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	called = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
-	spdk_py_deferred_batch_begin();
-	spdk_py_disk_batch(ch->disk->py, ch->ios, ch->types, ch->offsets, ch->nblocks, ch->bases,
-			   ch->lens, ch->statuses, ch->routes, n, &entered);
-	spdk_py_deferred_batch_end();
-	/* Time to get into Python: the GIL, if a worker thread held it. */
-	if (entered > called) {
-		stall = (entered - called) * spdk_get_ticks_hz() / 1000000000ull;
-		ch->max_stall_ticks = spdk_max(ch->max_stall_ticks, stall);
-	}
+	shim_disk_call(ch->batch);
+	ch->max_stall_ticks = spdk_max(ch->max_stall_ticks, shim_disk_waited(ch->batch));
 	if (ch->disk->routes) {
 		spdk_py_disk_channel_bind(ch);	/* the batch may have changed the bases */
 	}
-	for (i = 0; i < n; i++) {
-		if (shim_disk_io(ch->ios[i])->state != SHIM_DISK_IN_PYTHON) {
-			continue;
-		}
-		if (ch->routes[i] != 0) {
-			shim_disk_io(ch->ios[i])->state = SHIM_DISK_ROUTED;
-			spdk_py_disk_forward(ch, ch->ios[i], ch->routes[i]);
-		} else {
-			shim_disk_complete(ch->ios[i], ch->statuses[i]);
-		}
-	}
+	shim_disk_finish(ch);
 	return n;
+}
+
+/* On the reactor: a batch back from the Python thread. */
+static void
+shim_disk_back(void *arg)
+{
+	struct spdk_py_disk_batch *b = arg;
+	struct spdk_py_disk_channel *ch = b->ch;
+	int i;
+
+	if (ch == NULL) {
+		/* Its channel went (I/Os abandoned above us): no ticket may complete
+		 * into it.
+		 */
+		for (i = 0; i < b->n; i++) {
+			spdk_py_deferred_cancel(&shim_disk_io(b->ios[i])->deferred);
+		}
+		SPDK_ERRLOG("spdk_py: a batch came back after its channel went; dropped\n");
+		free(b);
+		return;
+	}
+	ch->away = false;
+	ch->max_python_wait_ticks = spdk_max(ch->max_python_wait_ticks, shim_disk_waited(b));
+	shim_disk_finish(ch);
+	if (ch->disk->deleting) {
+		/* The delete's pass over pending I/Os may have run while it was away. */
+		shim_disk_fail_pending(ch, true, "the disk is being deleted");
+	}
+	if (!TAILQ_EMPTY(&ch->submitted)) {
+		spdk_py_disk_channel_wake(ch);
+	}
+}
+
+/* On the Python thread: the batch in Python, then back to its reactor. */
+static void
+shim_disk_run_away(struct spdk_py_job *job)
+{
+	struct spdk_py_disk_batch *b = SPDK_CONTAINEROF(job, struct spdk_py_disk_batch, job);
+	int rc;
+
+	shim_disk_call(b);
+	while ((rc = spdk_thread_send_msg(b->thread, shim_disk_back, b)) == -ENOMEM) {
+		usleep(10);	/* the message pool is short; this thread may wait */
+	}
+	if (rc != 0) {
+		SPDK_ERRLOG("spdk_py: cannot send a batch back to its thread (%d)\n", rc);
+	}
+}
+
+/* One batch to the Python thread; the reactor goes on. */
+static int
+shim_disk_send(struct spdk_py_disk_channel *ch)
+{
+	uint64_t start;
+
+	if (shim_disk_gather(ch) == 0) {
+		return 0;
+	}
+	ch->away = true;
+	start = spdk_get_ticks();
+	spdk_py_python_thread_queue(&ch->batch->job);
+	ch->max_stall_ticks = spdk_max(ch->max_stall_ticks, spdk_get_ticks() - start);
+	return ch->batch->n;
 }
 
 static int
@@ -314,9 +448,12 @@ shim_disk_poll(void *arg)
 	struct spdk_py_disk_channel *ch = arg;
 	int n;
 
-	if (TAILQ_EMPTY(&ch->submitted) && ch->failed_report == 0) {
-		spdk_poller_unregister(&ch->poller);
+	if ((TAILQ_EMPTY(&ch->submitted) && ch->failed_report == 0) || ch->away) {
+		spdk_poller_unregister(&ch->poller);	/* the batch's return wakes it */
 		return SPDK_POLLER_IDLE;
+	}
+	if (ch->disk->off_reactor) {
+		return shim_disk_send(ch) ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 	}
 	if (spdk_py_try_lock_executor() != 0) {
 		return SPDK_POLLER_BUSY;	/* another reactor is in Python: next poll */
@@ -343,7 +480,7 @@ shim_disk_queue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 
 	io->state = SHIM_DISK_QUEUED;
 	TAILQ_INSERT_TAIL(&ch->submitted, io, link);
-	if (ch->poller == NULL) {
+	if (ch->poller == NULL && !ch->away) {
 		spdk_py_disk_channel_wake(ch);
 		if (ch->poller == NULL) {
 			TAILQ_REMOVE(&ch->submitted, io, link);
@@ -487,8 +624,17 @@ shim_disk_ch_create(void *io_device, void *ctx_buf)
 	struct spdk_py_disk_channel *ch = ctx_buf;
 
 	ch->disk = io_device;
+	ch->thread = spdk_get_thread();
 	TAILQ_INIT(&ch->submitted);
 	TAILQ_INIT(&ch->pending);
+	ch->batch = calloc(1, sizeof(*ch->batch));
+	if (ch->batch == NULL) {
+		return -ENOMEM;
+	}
+	ch->batch->ch = ch;
+	ch->batch->py = ch->disk->py;
+	ch->batch->thread = ch->thread;
+	ch->batch->job.run = shim_disk_run_away;
 	return 0;
 }
 
@@ -515,7 +661,14 @@ shim_disk_ch_destroy(void *io_device, void *ctx_buf)
 			    disk->bdev.name);
 	}
 	disk->retired_stall_ticks = spdk_max(disk->retired_stall_ticks, ch->max_stall_ticks);
+	disk->retired_python_wait_ticks = spdk_max(disk->retired_python_wait_ticks,
+					  ch->max_python_wait_ticks);
 	disk->retired_timed_out += ch->timed_out;
+	if (ch->away) {
+		ch->batch->ch = NULL;	/* freed when it is back */
+	} else {
+		free(ch->batch);
+	}
 	spdk_poller_unregister(&ch->poller);
 	spdk_poller_unregister(&ch->timer);
 }
@@ -601,6 +754,7 @@ spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
 struct shim_disk_collect {
 	struct spdk_py_disk *disk;
 	uint64_t	*stall_ticks;
+	uint64_t	*python_wait_ticks;
 	uint64_t	*timed_out;
 	int64_t		*pending;
 	void		*cb_arg;
@@ -614,6 +768,7 @@ shim_disk_collect_channel(struct spdk_io_channel_iter *i)
 		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
 
 	*ctx->stall_ticks = spdk_max(*ctx->stall_ticks, ch->max_stall_ticks);
+	*ctx->python_wait_ticks = spdk_max(*ctx->python_wait_ticks, ch->max_python_wait_ticks);
 	*ctx->timed_out += ch->timed_out;
 	*ctx->pending += ch->pending_count;
 	spdk_for_each_channel_continue(i, 0);
@@ -634,13 +789,16 @@ shim_disk_collected(struct spdk_io_channel_iter *i, int status)
 	}
 }
 
-/* The disk's figures over every channel (each read on its own thread): its
- * longest wait to enter Python, I/Os timed out, I/Os pending now;
- * spdk_py_done(cb_arg, rc) when they are in.
+/* The disk's figures over every channel (each read on its own thread): a
+ * reactor's longest wait to enter Python (or, for a disk off the reactor,
+ * to hand a batch to the Python thread), the Python thread's longest wait
+ * for the GIL, I/Os timed out, I/Os pending now; spdk_py_done(cb_arg, rc)
+ * when they are in.
  */
 int
-spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
-		     int64_t *pending, void *cb_arg)
+spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
+		     uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
+		     void *cb_arg)
 {
 	struct shim_disk_collect *ctx;
 
@@ -652,10 +810,12 @@ spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t 
 		return -ENOMEM;
 	}
 	*stall_ticks = disk->retired_stall_ticks;
+	*python_wait_ticks = disk->retired_python_wait_ticks;
 	*timed_out = disk->retired_timed_out;
 	*pending = 0;
 	ctx->disk = disk;
 	ctx->stall_ticks = stall_ticks;
+	ctx->python_wait_ticks = python_wait_ticks;
 	ctx->timed_out = timed_out;
 	ctx->pending = pending;
 	ctx->cb_arg = cb_arg;

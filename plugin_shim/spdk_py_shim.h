@@ -186,6 +186,14 @@ struct spdk_py_deferred {
 	TAILQ_ENTRY(spdk_py_deferred)	link;
 };
 
+/* Work for the Python thread (shim_python_thread.c): run(job) there, with
+ * the GIL. Embedded in what it works on.
+ */
+struct spdk_py_job {
+	void				(*run)(struct spdk_py_job *job);
+	struct spdk_py_job		*next;		/* in the thread's queue */
+};
+
 /* The bases a disk can route I/O to, by slot (a bit of a route's mask). */
 #define SPDK_PY_MAX_BASES	32
 
@@ -195,8 +203,10 @@ struct spdk_py_disk {
 	void			*py;		/* ffi handle of the Python disk object */
 	uint32_t		io_types;	/* the types Python does, advertised */
 	uint64_t		timeout_us;	/* a pending I/O fails after this; 0: never */
+	bool			off_reactor;	/* its batches run on the Python thread */
 	bool			deleting;
 	uint64_t		retired_stall_ticks; /* channels gone: their longest stall */
+	uint64_t		retired_python_wait_ticks;
 	uint64_t		retired_timed_out;
 	int			collecting;	/* collections in flight */
 	bool			unregister_pending;
@@ -227,6 +237,7 @@ struct spdk_py_disk_io {
 	size_t				bounce_len;
 	struct spdk_py_later_buf	*later_buf;	/* a deferred I/O's data */
 	uint64_t			deadline;	/* ticks; 0: none */
+	int				early_status;	/* completed before its batch was back */
 	struct spdk_py_deferred		deferred;
 	TAILQ_ENTRY(spdk_py_disk_io)	link;		/* submitted, or pending */
 	/* A routed I/O's children (shim_base_bdevs.c). */
@@ -237,15 +248,18 @@ struct spdk_py_disk_io {
 	bool				fan_write;	/* counted in forwarding_writes */
 };
 
-struct spdk_py_disk_channel {
-	struct spdk_py_disk			*disk;
-	struct spdk_poller			*poller;	/* while I/Os are queued */
-	struct spdk_poller			*timer;		/* while I/Os are pending */
-	TAILQ_HEAD(, spdk_py_disk_io)		submitted;
-	TAILQ_HEAD(, spdk_py_disk_io)		pending;
-	int64_t					pending_count;
-	uint64_t				max_stall_ticks; /* longest wait to enter Python */
-	uint64_t				timed_out;
+/* A channel's batch of I/Os for Python: the arrays Python reads and writes.
+ * Apart from the channel, for a batch away on the Python thread outlives a
+ * channel that goes meanwhile.
+ */
+struct spdk_py_disk_batch {
+	struct spdk_py_job			job;
+	struct spdk_py_disk_channel		*ch;		/* NULL: it went while away */
+	struct spdk_thread			*thread;	/* the channel's */
+	void					*py;		/* the disk's Python object */
+	int					n;
+	uint64_t				called;		/* ns, when Python was called */
+	uint64_t				entered;	/* ns, when Python ran */
 	struct spdk_bdev_io			*ios[SPDK_PY_BATCH];
 	int					types[SPDK_PY_BATCH];
 	uint64_t				offsets[SPDK_PY_BATCH];
@@ -254,6 +268,21 @@ struct spdk_py_disk_channel {
 	size_t					lens[SPDK_PY_BATCH];
 	int					statuses[SPDK_PY_BATCH];
 	uint32_t				routes[SPDK_PY_BATCH];	/* slots, or 0 */
+};
+
+struct spdk_py_disk_channel {
+	struct spdk_py_disk			*disk;
+	struct spdk_thread			*thread;
+	struct spdk_poller			*poller;	/* while I/Os are queued */
+	struct spdk_poller			*timer;		/* while I/Os are pending */
+	TAILQ_HEAD(, spdk_py_disk_io)		submitted;
+	TAILQ_HEAD(, spdk_py_disk_io)		pending;
+	int64_t					pending_count;
+	uint64_t				max_stall_ticks; /* longest wait to enter Python */
+	uint64_t				max_python_wait_ticks; /* the Python thread's */
+	uint64_t				timed_out;
+	struct spdk_py_disk_batch		*batch;
+	bool					away;		/* the batch is on the Python thread */
 	/* This thread's channel of each base, as Python named them at bases_gen. */
 	struct spdk_py_io_channel		*base_chs[SPDK_PY_MAX_BASES];
 	uint32_t				bases_gen;
@@ -389,7 +418,8 @@ void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
 int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, void *cb_arg);
 
 /* Deferred completion (shim_deferred.c). */
-uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, spdk_py_deferred_fn done, void *ctx);
+uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, struct spdk_thread *thread,
+			       spdk_py_deferred_fn done, void *ctx);
 bool spdk_py_deferred_cancel(struct spdk_py_deferred *d);
 int spdk_py_deferred_complete(uint64_t ticket, int status);
 void spdk_py_deferred_batch_begin(void);
@@ -406,11 +436,16 @@ void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
-int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks, uint64_t *timed_out,
-			 int64_t *pending, void *cb_arg);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
+			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
+			 void *cb_arg);
 void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
 void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
 void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
+
+/* The Python thread (shim_python_thread.c). */
+int spdk_py_python_thread_start(const int *cpus, int ncpus);
+void spdk_py_python_thread_queue(struct spdk_py_job *job);
 
 /* Blocking file calls in C threads, for a disk's deferred I/O (shim_file_io.c). */
 #define SPDK_PY_FILE_READ	0

@@ -35,6 +35,14 @@ The work uses `later.buffer` (the data of a write, or where a read's data
 goes), never the hook's buf: the I/O completes on its own SPDK thread,
 exactly once; one still pending after `timeout_ms` fails, and its late
 completion is dropped (and logged).
+
+Off the reactor: a disk whose hooks hand their work to Python worker
+threads (spdk_py.workers: an object store's client) sets `off_reactor =
+True`. Its batches then run on spdk_py's Python thread, not on the reactor:
+the workers take the GIL back before any thread waiting for it, and a
+reactor behind them would wait milliseconds; the Python thread waits
+instead, and the reactor polls on. Such hooks compute and take Laters
+only; they call no SPDK API and submit no I/O of their own.
 """
 
 import errno
@@ -43,7 +51,7 @@ from array import array
 import json
 import uuid as uuid_module
 
-from spdk_py import jsonrpc, log
+from spdk_py import jsonrpc, log, workers
 from spdk_py.bdev import IoStatus, IoType
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
@@ -133,6 +141,8 @@ class Disk:
     # log2 of the buffer alignment the device needs (0: none).
     required_alignment = 0
     write_cache = False
+    # Run the hooks on the Python thread, not the reactor (module docstring).
+    off_reactor = False
 
     def __init__(self, name, num_blocks, block_size=512, params=None, plugin=None,
                  uuid=None):
@@ -205,6 +215,7 @@ class Disk:
         # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
         self._route = getattr(self, "route", None)
         self.node.routes = self._route is not None
+        self.node.off_reactor = bool(self.off_reactor)
 
     def io_types(self):
         return [IoType(t).name.lower() for t, hook in enumerate(self._hooks) if hook]
@@ -340,21 +351,26 @@ class Disk:
 
     def dump_info(self):
         info = {"plugin": self.plugin, "params": self.params, "timeout_ms": self.timeout_ms,
-                "io_types": self.io_types()}
+                "io_types": self.io_types(), "off_reactor": bool(self.off_reactor)}
         info.update(self.info() or {})
         return INFO_KEY, info
 
     def collect(self, done):
-        """done(rc, {max_stall_us, timed_out, pending}), read on every channel."""
+        """done(rc, {max_stall_us, max_python_thread_wait_us, timed_out,
+        pending}), read on every channel."""
         ffi, lib = binding.ffi, binding.lib
-        stall, timed_out, pending = (ffi.new("uint64_t *"), ffi.new("uint64_t *"),
-                                     ffi.new("int64_t *"))
+        stall, python_wait, timed_out = (ffi.new("uint64_t *"), ffi.new("uint64_t *"),
+                                         ffi.new("uint64_t *"))
+        pending = ffi.new("int64_t *")
 
         def collected(rc):
-            done(rc, {"max_stall_us": stall[0] * 1e6 / lib.spdk_get_ticks_hz(),
+            us = 1e6 / lib.spdk_get_ticks_hz()
+            done(rc, {"max_stall_us": stall[0] * us,
+                      "max_python_thread_wait_us": python_wait[0] * us,
                       "timed_out": timed_out[0], "pending": pending[0]})
         cb_arg = waiter(collected)
-        rc = lib.spdk_py_disk_collect(self.node, stall, timed_out, pending, cb_arg)
+        rc = lib.spdk_py_disk_collect(self.node, stall, python_wait, timed_out, pending,
+                                      cb_arg)
         if rc:
             finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
 
@@ -402,6 +418,16 @@ def create(name, plugin, num_blocks, block_size=512, uuid=None, params=None):
     if not disk.node.io_types:
         _discard(disk)
         raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s defines no I/O hook" % plugin)
+    if disk.off_reactor and disk.node.routes:
+        _discard(disk)
+        raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s routes I/O to its bases on the "
+                       "reactor: it cannot run off the reactor" % plugin)
+    if disk.off_reactor:
+        cores = sorted(workers.worker_cores())
+        rc = lib.spdk_py_python_thread_start(cores, len(cores))
+        if rc:
+            _discard(disk)
+            raise RpcError.from_errno(rc, "cannot start the Python thread for %s" % name)
     rc = lib.spdk_py_disk_set_geometry(disk.node, block_size, num_blocks,
                                        disk.required_alignment, disk.write_cache,
                                        disk.uuid.encode())
@@ -508,7 +534,9 @@ def _plugin_resize(disk, num_blocks):
             short={"name": "-b"})
 def rpc_bdev_python_disk_get_stats(request, params):
     """A Python disk's figures: the longest a reactor waited to enter Python
-    (max_stall_us), I/Os timed out, I/Os pending, and I/Os by type."""
+    (max_stall_us; off the reactor, to hand a batch to the Python thread),
+    the longest the Python thread waited for the GIL (max_python_thread_wait_us),
+    I/Os timed out, I/Os pending, and I/Os by type."""
     disk = existing(params["name"])
 
     def done(rc, stats):

@@ -10,6 +10,12 @@ inherits that reactor's CPU affinity: one core, which the reactor keeps busy
 polling. Such a worker would take the reactor's core from it (and the
 reactor would wait behind it for the GIL). These threads run on the cores no
 reactor uses (on every core if the reactors have them all).
+
+Workers that release the GIL around short calls take it back before a
+thread waiting for it does (CPython's GIL is not fair): whatever enters
+Python behind them waits milliseconds. A disk whose hooks feed a Pool sets
+`off_reactor = True` (spdk_py.disk), so that its hooks wait on spdk_py's
+Python thread, not on the reactor.
 """
 
 import os

@@ -15,6 +15,10 @@ from tests.integration.test_hybrid import iostat, perform_tests_in_background
 RAM = "examples.ramdisk:RamDisk"
 FILE = "examples.filedisk:FileDisk"
 SLOW = "tests.plugins.slow_disk:SlowDisk"
+# The same, its hooks on the Python thread (Disk.off_reactor).
+SLOW_OFF = "tests.plugins.slow_disk:OffReactorSlowDisk"
+# Where each runs its hooks (thread names, as /proc has them).
+HOOK_THREADS = {SLOW: "reactor_", SLOW_OFF: "spdk_py_python"}
 INVALID_PARAMS, EEXIST, ENODEV = -32602, 17, 19
 
 
@@ -36,7 +40,7 @@ def bdevperf(spdk_install, py_env, cfg, workload="verify", cpumask="0x1", second
 
 
 @pytest.mark.parametrize("cpumask", ["0x1", "0x3"])
-@pytest.mark.parametrize("plugin", [RAM, FILE])
+@pytest.mark.parametrize("plugin", [RAM, FILE, SLOW_OFF])
 def test_verify_clean(spdk_install, py_env, tmp_path, plugin, cpumask):
     params = {"params": {"path": str(tmp_path / "disk.img")}} if plugin == FILE else {}
     rc, out, result = bdevperf(spdk_install, py_env, config(disk(plugin=plugin, **params)),
@@ -196,11 +200,20 @@ def host_failed(host, outcome):
     return "error" in outcome or parse_bdevperf(host.log_text()).failed
 
 
-def test_an_exception_in_a_hook_fails_that_io_and_the_target_lives(spdk_app, py_env):
+def hooks_ran_on(target, name, plugin):
+    """Whether every hook of the disk ran where plugin runs them."""
+    info = target.rpc("bdev_get_bdevs", name=name)[0]["driver_specific"]["python_disk"]
+    assert info["off_reactor"] == (plugin == SLOW_OFF), info
+    return info["hook_threads"] and all(t.startswith(HOOK_THREADS[plugin])
+                                        for t in info["hook_threads"])
+
+
+@pytest.mark.parametrize("plugin", [SLOW, SLOW_OFF])
+def test_an_exception_in_a_hook_fails_that_io_and_the_target_lives(spdk_app, py_env, plugin):
     # Every write raises: modern SPDK's NVMe host retries a failed I/O, so
     # one that fails now and then would pass on its retry.
     target, host, thread, outcome = served(spdk_app, py_env, "Faulty0", {"raise_every": 1},
-                                           "write", 1)
+                                           "write", 1, plugin=plugin)
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
@@ -208,14 +221,16 @@ def test_an_exception_in_a_hook_fails_that_io_and_the_target_lives(spdk_app, py_
     assert "injected write fault" in target.log_text()
     stats = target.rpc("bdev_python_disk_get_stats", name="Faulty0")
     assert stats["exceptions"] > 0 and stats["pending"] == 0, stats
+    assert hooks_ran_on(target, "Faulty0", plugin)
     assert target.rpc("bdev_python_disk_delete", name="Faulty0") is True
 
 
-def test_late_completions_arrive_on_their_thread_once(spdk_app, py_env):
+@pytest.mark.parametrize("plugin", [SLOW, SLOW_OFF])
+def test_late_completions_arrive_on_their_thread_once(spdk_app, py_env, plugin):
     # Reads complete 20 ms late, from timer threads: a verify through
     # NVMe/TCP stays clean, and none is dropped.
     target, host, thread, outcome = served(spdk_app, py_env, "Late0", {"delay_ms": 20},
-                                           "verify", 2)
+                                           "verify", 2, plugin=plugin)
     thread.join(timeout=90)
     assert not thread.is_alive() and "result" in outcome, outcome
     assert not parse_bdevperf(host.log_text()).failed, host.log_text()
@@ -223,13 +238,17 @@ def test_late_completions_arrive_on_their_thread_once(spdk_app, py_env):
     info = target.rpc("bdev_get_bdevs", name="Late0")[0]["driver_specific"]["python_disk"]
     assert info["late"]["done"] > 0 and info["late"]["dropped"] == 0, info
     assert target.rpc("bdev_python_disk_get_stats", name="Late0")["pending"] == 0
+    assert hooks_ran_on(target, "Late0", plugin)
 
 
-def test_a_timeout_fails_a_stuck_io_once_and_drops_the_late_completion(spdk_app, py_env):
+@pytest.mark.parametrize("plugin", [SLOW, SLOW_OFF])
+def test_a_timeout_fails_a_stuck_io_once_and_drops_the_late_completion(spdk_app, py_env,
+                                                                          plugin):
     # Reads complete after 400 ms, the timeout is 100 ms: each read fails at
     # its timeout, its completion then arrives and is dropped, not done twice.
-    target, host, thread, outcome = served(spdk_app, py_env, "Slow0", {"delay_ms": 400, "timeout_ms": 100},
-                                           "randread", 1, qd=4)
+    target, host, thread, outcome = served(spdk_app, py_env, "Slow0",
+                                           {"delay_ms": 400, "timeout_ms": 100},
+                                           "randread", 1, qd=4, plugin=plugin)
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
     assert host_failed(host, outcome), (outcome, host.log_text())
@@ -242,15 +261,19 @@ def test_a_timeout_fails_a_stuck_io_once_and_drops_the_late_completion(spdk_app,
     assert info["late"]["done"] == 0 and info["late"]["dropped"] == stats["timed_out"], \
         (info, stats)
     assert "this completion is dropped" in target.log_text()
+    assert hooks_ran_on(target, "Slow0", plugin)
 
 
-def test_delete_with_ios_pending_fails_them_and_nothing_hangs(spdk_app, py_env):
-    target, host, thread, outcome = served(spdk_app, py_env, "Stuck0", {"stuck": True, "timeout_ms": 0},
-                                           "randread", 3, qd=8)
+@pytest.mark.parametrize("plugin", [SLOW, SLOW_OFF])
+def test_delete_with_ios_pending_fails_them_and_nothing_hangs(spdk_app, py_env, plugin):
+    target, host, thread, outcome = served(spdk_app, py_env, "Stuck0",
+                                           {"stuck": True, "timeout_ms": 0},
+                                           "randread", 3, qd=8, plugin=plugin)
     deadline = time.monotonic() + 30
     while target.rpc("bdev_python_disk_get_stats", name="Stuck0")["pending"] < 8:
         assert time.monotonic() < deadline, "the host's reads never reached the disk"
         time.sleep(0.1)
+    assert hooks_ran_on(target, "Stuck0", plugin)
     assert target.rpc("bdev_python_disk_delete", name="Stuck0") is True
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
@@ -258,6 +281,29 @@ def test_delete_with_ios_pending_fails_them_and_nothing_hangs(spdk_app, py_env):
     host.stop()  # before the target: a host left behind reconnects meanwhile
     assert "Python had not completed: the disk is being deleted" in target.log_text()
     assert_released(target)
+
+
+def test_a_reactor_polls_on_while_an_off_reactor_disk_holds_python(spdk_install, py_env):
+    # Each write hook holds the GIL 20 ms. On the reactor, that stops a
+    # malloc bdev polled beside it (one reactor: on two, the other polls on
+    # while one is in Python); off the reactor, malloc runs on.
+    def malloc_iops(plugin):
+        cfg = config({"method": "bdev_malloc_create",
+                      "params": {"name": "Malloc0", "num_blocks": 16384, "block_size": 512}},
+                     disk(plugin=plugin, num_blocks=16384, params={"spin_ms": 20}))
+        rc, out, result = bdevperf(spdk_install, py_env, cfg, "write", qd=8)
+        assert rc == 0 and not result.failed, out
+        return sum(j.iops for j in result.jobs if j.name == "Malloc0")
+    on, off = malloc_iops(SLOW), malloc_iops(SLOW_OFF)
+    assert off > 20 * on, (on, off)
+
+
+def test_a_disk_that_routes_cannot_run_off_the_reactor(py_tgt):
+    with pytest.raises(RpcError) as err:
+        py_tgt.rpc("bdev_python_disk_create", name="Routes0", num_blocks=8192,
+                   plugin="tests.plugins.slow_disk:OffReactorRoutingDisk")
+    assert err.value.code == INVALID_PARAMS and "off the reactor" in err.value.message
+    assert all(b["name"] != "Routes0" for b in py_tgt.rpc("bdev_get_bdevs"))
 
 
 def file_threads(pid):

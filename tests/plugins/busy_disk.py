@@ -45,3 +45,8 @@ class BusyFileDisk(Disk):
         except OSError:
             done = False
         later.done() if done else later.fail()
+
+
+class OffReactorBusyFileDisk(BusyFileDisk):
+    """The same, its hooks on spdk_py's Python thread (Disk.off_reactor)."""
+    off_reactor = True

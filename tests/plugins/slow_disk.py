@@ -2,9 +2,13 @@
 failure cases: params {"delay_ms": N} completes each read N ms later from a
 thread; {"stuck": true} never completes a read (after the first stuck_after,
 64 by default: a host's examine reads first); {"raise_every": N} raises in
-every Nth write hook; {"timeout_ms": N} sets the disk's timeout."""
+every Nth write hook; {"spin_ms": N} holds the GIL N ms in each write hook;
+{"timeout_ms": N} sets the disk's timeout. OffReactorSlowDisk is the same
+with its hooks on spdk_py's Python thread (Disk.off_reactor). info() names
+the threads the hooks ran on."""
 
 import threading
+import time
 
 from examples.ramdisk import RamDisk
 
@@ -18,11 +22,14 @@ class SlowDisk(RamDisk):
         self.reads = 0
         self.raise_every = params.pop("raise_every", 0)
         self.timeout_ms = params.pop("timeout_ms", self.timeout_ms)
+        self.spin_s = params.pop("spin_ms", 0) / 1000
         self.writes = 0
+        self.hook_threads = set()  # native thread ids
         self.late = {"done": 0, "dropped": 0}
         super().open(params)
 
     def read(self, io, offset, buf):
+        self.hook_threads.add(threading.get_native_id())
         self.reads += 1
         if self.stuck and self.reads > self.stuck_after:
             return self.later(io)
@@ -36,10 +43,34 @@ class SlowDisk(RamDisk):
         return later
 
     def write(self, io, offset, buf):
+        self.hook_threads.add(threading.get_native_id())
         self.writes += 1
+        deadline = time.perf_counter() + self.spin_s
+        while time.perf_counter() < deadline:
+            pass
         if self.raise_every and self.writes % self.raise_every == 0:
             raise RuntimeError("injected write fault")
         return super().write(io, offset, buf)
 
     def info(self):
-        return {"late": dict(self.late)}
+        return {"late": dict(self.late), "hook_threads": sorted(map(_thread_name,
+                                                                     self.hook_threads))}
+
+
+def _thread_name(tid):
+    try:
+        with open("/proc/self/task/%d/comm" % tid) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return "ended"
+
+
+class OffReactorSlowDisk(SlowDisk):
+    off_reactor = True
+
+
+class OffReactorRoutingDisk(OffReactorSlowDisk):
+    """Refused: routing to bases happens in C on the reactor."""
+
+    def route(self, io_type, offset_blocks, num_blocks):
+        return 0

@@ -1,0 +1,133 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The Python thread: one pthread that runs Python's work for reactors, so a
+ * reactor never waits for the GIL behind Python worker threads. Workers that
+ * release the GIL around short calls take it back before a waiting thread
+ * does (CPython's GIL is not fair: NOTES.md, "GIL convoy"), so whoever
+ * enters Python behind them waits milliseconds. A reactor queues a job here
+ * and goes on polling; the job runs with the GIL, under the executor lock as
+ * a reactor's batch does (one batch in Python at a time, none during a hot
+ * reload's swap), and sends what it produced back to the reactor by message.
+ */
+
+#define _GNU_SOURCE	/* pthread affinity and names */
+#include "spdk_py_shim.h"
+#include "spdk/log.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+/* Jobs pushed by reactors, newest first. A reactor never takes a lock to
+ * queue one: the Python thread shares its core with workers, and preempted
+ * while holding a lock it would make the reactor wait out its time slice.
+ */
+static struct spdk_py_job *g_python_thread_jobs;
+/* 1 while the thread sleeps, or is about to: the futex it sleeps on. */
+static int g_python_thread_sleeping;
+static pthread_mutex_t g_python_thread_start_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool g_python_thread_started;
+
+static void
+shim_python_thread_sleep(void)
+{
+	__atomic_store_n(&g_python_thread_sleeping, 1, __ATOMIC_SEQ_CST);
+	/* A job pushed before the store is seen here; one pushed after it sees
+	 * the 1 and wakes the thread (or the futex sees the 0 and returns).
+	 */
+	if (__atomic_load_n(&g_python_thread_jobs, __ATOMIC_SEQ_CST) == NULL) {
+		syscall(SYS_futex, &g_python_thread_sleeping, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+	}
+	__atomic_store_n(&g_python_thread_sleeping, 0, __ATOMIC_SEQ_CST);
+}
+
+/* The jobs queued so far, oldest first. */
+static struct spdk_py_job *
+shim_python_thread_take(void)
+{
+	struct spdk_py_job *job = __atomic_exchange_n(&g_python_thread_jobs, NULL, __ATOMIC_SEQ_CST);
+	struct spdk_py_job *oldest = NULL, *next;
+
+	while (job != NULL) {
+		next = job->next;
+		job->next = oldest;
+		oldest = job;
+		job = next;
+	}
+	return oldest;
+}
+
+static void *
+shim_python_thread(void *arg)
+{
+	struct spdk_py_job *job, *next;
+
+	for (;;) {
+		job = shim_python_thread_take();
+		if (job == NULL) {
+			shim_python_thread_sleep();
+			continue;
+		}
+		/* Blocking is fine here: no reactor waits on this thread. A reactor
+		 * takes the executor lock only with trylock, before the GIL, as this
+		 * thread does.
+		 */
+		while (spdk_py_try_lock_executor() != 0) {
+			usleep(10);
+		}
+		for (; job != NULL; job = next) {
+			next = job->next;	/* run() may hand the job back to its reactor */
+			job->run(job);
+		}
+		spdk_py_unlock_executor();
+	}
+	return NULL;
+}
+
+/* Start the thread, once, pinned to cpus (the cores no reactor polls, where
+ * there are such). 0, or a negative errno.
+ */
+int
+spdk_py_python_thread_start(const int *cpus, int ncpus)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	cpu_set_t set;
+	int i, rc = 0;
+
+	pthread_mutex_lock(&g_python_thread_start_lock);
+	if (!g_python_thread_started) {
+		CPU_ZERO(&set);
+		for (i = 0; i < ncpus; i++) {
+			CPU_SET(cpus[i], &set);
+		}
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (ncpus > 0) {
+			pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		}
+		rc = -pthread_create(&tid, &attr, shim_python_thread, NULL);
+		pthread_attr_destroy(&attr);
+		if (rc == 0) {
+			pthread_setname_np(tid, "spdk_py_python");
+			__atomic_store_n(&g_python_thread_started, true, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&g_python_thread_start_lock);
+	return rc;
+}
+
+/* From a reactor: job->run(job) on the Python thread, soon. Never waits: a
+ * push with no lock, and a wake-up only if the thread sleeps.
+ */
+void
+spdk_py_python_thread_queue(struct spdk_py_job *job)
+{
+	assert(__atomic_load_n(&g_python_thread_started, __ATOMIC_ACQUIRE));
+	job->next = __atomic_load_n(&g_python_thread_jobs, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&g_python_thread_jobs, &job->next, job, true,
+					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+	}
+	if (__atomic_exchange_n(&g_python_thread_sleeping, 0, __ATOMIC_SEQ_CST) == 1) {
+		syscall(SYS_futex, &g_python_thread_sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+}
