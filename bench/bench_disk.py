@@ -4,7 +4,8 @@
 
 bdevperf 4K randread and randwrite, QD1 and QD128, on 1 core (and QD128 on
 2, -m 0x3 -C): examples/ramdisk.py against SPDK's malloc bdev, and
-examples/filedisk.py (O_DIRECT, 64 C threads) against SPDK's AIO bdev (which
+examples/filedisk.py (O_DIRECT; its Linux AIO engine, and its 64 C threads)
+against SPDK's AIO bdev (which
 opens its file O_DIRECT) on the same file, written through first. The same
 RAM-disk logic as an nbdkit Python plugin (Debian's nbdkit and
 nbdkit-plugin-python), nbdkit pinned to one core and fio's nbd engine on the
@@ -48,7 +49,7 @@ SCENARIOS = {
     "randwrite_2core_qd128": ("randwrite", "0x3", 128, ["-C"]),
 }
 # Each Python disk and the SPDK bdev it is measured against.
-PAIRS = {"python_ramdisk": "malloc", "python_filedisk": "aio"}
+PAIRS = {"python_ramdisk": "malloc", "python_filedisk": "aio", "python_filedisk_threads": "aio"}
 NBDKIT_PLUGIN = '''
 import nbdkit
 API_VERSION = 2
@@ -77,8 +78,13 @@ def bdev_config(name, image):
                 "params": {"name": "Disk0", "filename": str(image), "block_size": 512}},
         "python_filedisk": {"method": "bdev_python_disk_create",
                             "params": dict(disk, plugin=FILE,
-                                           params={"path": str(image), "threads": 64,
-                                                   "direct": True})},
+                                           params={"path": str(image), "direct": True,
+                                                   "engine": "aio"})},
+        "python_filedisk_threads": {"method": "bdev_python_disk_create",
+                                    "params": dict(disk, plugin=FILE,
+                                                   params={"path": str(image), "threads": 64,
+                                                           "direct": True,
+                                                           "engine": "threads"})},
     }[name]
     return {"subsystems": [{"subsystem": "bdev", "config": [
         {"method": "bdev_set_options",
@@ -163,6 +169,7 @@ def longest_stall(install, env, workdir, seconds, plugin, params):
 # object-store client's parsing would), with the disk's hooks on the reactor
 # and off it (Disk.off_reactor: on the Python thread).
 STALLS = {
+    "file_disk_linux_aio": (FILE, {"direct": True}),
     "file_disk_64_c_threads": (FILE, {"threads": 64}),
     "8_python_workers_io_bound_on_reactor": (BUSY, {"workers": 8, "spin_us": 0}),
     "8_python_workers_io_bound_off_reactor": (BUSY_OFF, {"workers": 8, "spin_us": 0}),
@@ -193,7 +200,8 @@ def main(argv=None):
     try:
         for run in range(args.runs):
             for scenario in scenarios:
-                for name in ("malloc", "python_ramdisk", "aio", "python_filedisk"):
+                for name in ("malloc", "python_ramdisk", "aio", "python_filedisk",
+                             "python_filedisk_threads"):
                     sample = run_bdevperf(install, env, bdev_config(name, image), scenario,
                                           args.seconds)
                     iops.setdefault(scenario, {}).setdefault(name, []).append(sample)
@@ -260,7 +268,8 @@ def draw_chart(report, path):
     scenarios = list(report["results"])
     fig, ax = plt.subplots(figsize=(max(8, 1.6 * len(scenarios)), 4))
     series = [("python_ramdisk", "ratio_to_spdk", "RAM disk / malloc"),
-              ("python_filedisk", "ratio_to_spdk", "file disk / AIO"),
+              ("python_filedisk", "ratio_to_spdk", "file disk (Linux AIO) / AIO"),
+              ("python_filedisk_threads", "ratio_to_spdk", "file disk (C threads) / AIO"),
               ("python_ramdisk", "ratio_to_nbdkit_python", "RAM disk / nbdkit Python")]
     width = 0.8 / len(series)
     for k, (name, key, label) in enumerate(series):

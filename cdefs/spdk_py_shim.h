@@ -172,6 +172,11 @@ struct spdk_py_file_io *spdk_py_file_io_start(int fd, int threads, const int *cp
 void spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
 			    struct spdk_py_later_buf *buf, uint64_t offset);
 void spdk_py_file_io_close(struct spdk_py_file_io *f);
+struct spdk_py_file_aio;
+struct spdk_py_file_aio *spdk_py_file_aio_open(int fd);
+void spdk_py_file_aio_submit(struct spdk_py_file_aio *f, int op, uint64_t ticket,
+			     struct spdk_py_later_buf *buf, uint64_t offset);
+void spdk_py_file_aio_close(struct spdk_py_file_aio *f);
 
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);

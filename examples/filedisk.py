@@ -1,43 +1,57 @@
-"""A file-backed disk written in Python: asynchronous, its blocking calls in
-a thread pool, so the reactor never waits for the file system.
+"""A file-backed disk written in Python: asynchronous, its calls made in C
+(Linux AIO from the reactor, or a pool of C threads), so the reactor never
+waits for the file system.
 
     bdev_python_disk_create {"name": "FileDisk0", "plugin": "examples.filedisk:FileDisk",
                              "num_blocks": 131072, "params": {"path": "/tmp/disk.img"}}
 
-params: path (required), threads (32), direct (false: O_DIRECT if true).
+params: path (required), direct (false: O_DIRECT if true), engine ("aio"
+for a direct file, else "threads"), threads (32, for the threads engine).
 
-Each hook takes a Later for its I/O and hands it to the pool's C threads
-(spdk_py.file_io), which make the preadv/pwritev/fdatasync on the I/O's
-buffer and complete it on its own SPDK thread. What SPDK's AIO bdev does
-with libaio; the hook is where a Python disk decides (here: the offset).
+Each hook takes a Later for its I/O and hands it to C (spdk_py.file_io):
+with "aio", the reactor submits it to Linux AIO and its poller completes it,
+as SPDK's AIO bdev does; with "threads", a pool's C threads make the
+preadv/pwritev/fdatasync (a buffered file's calls block). Either way on the
+I/O's buffer, completed on its own SPDK thread; the hook is where a Python
+disk decides (here: the offset).
 """
 
 import os
 
 from spdk_py.disk import Disk
-from spdk_py.file_io import FileIo
+from spdk_py.file_io import FileAio, FileIo
+
+PARAMS = {"path", "direct", "engine", "threads"}
 
 
 class FileDisk(Disk):
     product_name = "Python file disk"
 
     def open(self, params):
-        unknown = set(params) - {"path", "threads", "direct"}
+        unknown = set(params) - PARAMS
         if unknown or "path" not in params:
-            raise ValueError("params are path (required), threads and direct, not %s"
-                             % ", ".join(sorted(unknown)) if unknown else "params need a path")
+            raise ValueError("params are %s (path required), not %s"
+                             % (", ".join(sorted(PARAMS)), ", ".join(sorted(unknown)))
+                             if unknown else "params need a path")
         self.path = params["path"]
+        direct = bool(params.get("direct"))
+        self.engine = params.get("engine", "aio" if direct else "threads")
+        if self.engine not in ("aio", "threads"):
+            raise ValueError("engine is aio or threads, not %r" % self.engine)
+        if self.engine == "aio" and not direct:
+            raise ValueError("engine aio needs direct: a buffered io_submit blocks the reactor")
         # direct: O_DIRECT, as SPDK's AIO bdev opens its file (later.buffer is
         # page-aligned for it).
-        flags = os.O_RDWR | os.O_CREAT | (os.O_DIRECT if params.get("direct") else 0)
+        flags = os.O_RDWR | os.O_CREAT | (os.O_DIRECT if direct else 0)
         fd = os.open(self.path, flags, 0o644)
         try:
             size = self.num_blocks * self.block_size
             if os.fstat(fd).st_size < size:
                 os.ftruncate(fd, size)
-            # The pool owns fd: its last thread closes it, so a late call
-            # never meets a reused descriptor.
-            self.file = FileIo(fd, int(params.get("threads", 32)))
+            # The engine owns fd: it closes it when no call can use it, so a
+            # late call never meets a reused descriptor.
+            self.file = (FileAio(fd) if self.engine == "aio"
+                         else FileIo(fd, int(params.get("threads", 32))))
         except BaseException:
             os.close(fd)
             raise
@@ -46,7 +60,7 @@ class FileDisk(Disk):
         self.file.close()  # never waits
 
     def info(self):
-        return {"path": self.path}
+        return {"path": self.path, "engine": self.engine}
 
     def read(self, io, offset, buf):
         return self.file.read(self.later(io), offset)

@@ -447,7 +447,9 @@ void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
 void spdk_py_python_thread_queue(struct spdk_py_job *job);
 
-/* Blocking file calls in C threads, for a disk's deferred I/O (shim_file_io.c). */
+/* A file's calls for a disk's deferred I/O: in C threads (shim_file_io.c), or
+ * through Linux AIO from the reactor (shim_file_aio.c).
+ */
 #define SPDK_PY_FILE_READ	0
 #define SPDK_PY_FILE_WRITE	1
 #define SPDK_PY_FILE_FLUSH	2
@@ -456,6 +458,11 @@ struct spdk_py_file_io *spdk_py_file_io_start(int fd, int threads, const int *cp
 void spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
 			    struct spdk_py_later_buf *buf, uint64_t offset);
 void spdk_py_file_io_close(struct spdk_py_file_io *f);
+struct spdk_py_file_aio;
+struct spdk_py_file_aio *spdk_py_file_aio_open(int fd);
+void spdk_py_file_aio_submit(struct spdk_py_file_aio *f, int op, uint64_t ticket,
+			     struct spdk_py_later_buf *buf, uint64_t offset);
+void spdk_py_file_aio_close(struct spdk_py_file_aio *f);
 
 /* A disk's I/O routed to its bases in C (shim_base_bdevs.c). */
 void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);

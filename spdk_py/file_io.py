@@ -1,4 +1,5 @@
-"""Blocking file calls in C threads, for a disk's deferred I/O.
+"""A file's calls for a disk's deferred I/O, made in C: in a pool of C
+threads (FileIo), or through Linux AIO from the reactor (FileAio).
 
     class MyDisk(Disk):
         def open(self, params):
@@ -16,6 +17,15 @@ Python: an object store's client). Many threads keep many calls in flight,
 as libaio does for SPDK's AIO bdev; they run on the cores no reactor uses,
 and there one of them polls for the next call a while before it sleeps (a
 wake-up costs more than a cached read).
+
+    self.file = FileAio(os.open(path, os.O_RDWR | os.O_DIRECT))
+
+FileAio is what SPDK's AIO bdev does: the hook's reactor submits the call
+(io_submit) and a poller of that reactor reaps it, with no thread between
+(where the reactors have every core, threads would take cores from them).
+For a file opened O_DIRECT: a buffered io_submit copies through the page
+cache before it returns, on the reactor. Its hooks run on the reactor (not
+off_reactor).
 """
 
 from spdk_py import workers
@@ -31,6 +41,8 @@ class FileIo:
         self.node = lib.spdk_py_file_io_start(fd, threads, cores, len(cores))
         if self.node == ffi.NULL:
             raise OSError("could not start %d file I/O threads" % threads)
+        self._submit_call, self._close_call = lib.spdk_py_file_io_submit, \
+            lib.spdk_py_file_io_close
 
     def read(self, later, offset):
         """Read later.buffer's length at offset into it; then later completes."""
@@ -47,11 +59,23 @@ class FileIo:
         if self.node is None:
             raise RuntimeError("this FileIo is closed")
         ticket, buf = later.hand_over()
-        binding.lib.spdk_py_file_io_submit(self.node, op, ticket, buf, offset)
+        self._submit_call(self.node, op, ticket, buf, offset)
         return later
 
     def close(self):
         """Never waits: the calls queued are still made, then the fd closes."""
         if self.node is not None:
-            binding.lib.spdk_py_file_io_close(self.node)
+            self._close_call(self.node)
             self.node = None
+
+
+class FileAio(FileIo):
+    """One file's calls through Linux AIO, from the hook's reactor. It owns fd."""
+
+    def __init__(self, fd):
+        ffi, lib = binding.require()
+        self.node = lib.spdk_py_file_aio_open(fd)
+        if self.node == ffi.NULL:
+            raise MemoryError("could not open a file AIO")
+        self._submit_call, self._close_call = lib.spdk_py_file_aio_submit, \
+            lib.spdk_py_file_aio_close

@@ -39,10 +39,17 @@ def bdevperf(spdk_install, py_env, cfg, workload="verify", cpumask="0x1", second
     return rc, out, parse_bdevperf(out)
 
 
+# The file disk's engines: C threads on a buffered file, Linux AIO on an
+# O_DIRECT one (examples/filedisk.py).
+ENGINES = {"threads": {}, "aio": {"direct": True}}
+
+
 @pytest.mark.parametrize("cpumask", ["0x1", "0x3"])
-@pytest.mark.parametrize("plugin", [RAM, FILE, SLOW_OFF])
+@pytest.mark.parametrize("plugin", [RAM, FILE, FILE + "/aio", SLOW_OFF])
 def test_verify_clean(spdk_install, py_env, tmp_path, plugin, cpumask):
-    params = {"params": {"path": str(tmp_path / "disk.img")}} if plugin == FILE else {}
+    plugin, _, engine = plugin.partition("/")
+    params = ({"params": {"path": str(tmp_path / "disk.img"), **ENGINES[engine or "threads"]}}
+              if plugin == FILE else {})
     rc, out, result = bdevperf(spdk_install, py_env, config(disk(plugin=plugin, **params)),
                                cpumask=cpumask)
     assert rc == 0 and not result.failed and "mismatch" not in out, out
@@ -60,9 +67,10 @@ def test_passthru_stacked_on_a_disk(spdk_install, py_env, mode):
     assert any(j.name == "PT0" for j in result.jobs), out
 
 
-def test_spdk_dd_round_trip_through_a_file_disk(spdk_install, py_env, tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_spdk_dd_round_trip_through_a_file_disk(spdk_install, py_env, tmp_path, engine):
     image = tmp_path / "disk.img"
-    cfg = config(disk("FileDisk0", FILE, 16384, params={"path": str(image)}))
+    cfg = config(disk("FileDisk0", FILE, 16384, params={"path": str(image), **ENGINES[engine]}))
     pattern = dd_round_trip(spdk_install, py_env, cfg, "FileDisk0", tmp_path, 4 << 20, 65536)
     assert image.read_bytes()[:4 << 20] == pattern
 
@@ -134,6 +142,12 @@ def test_rpcs_and_bad_input(py_tgt):
         (dict(name="D1", plugin=RAM, num_blocks=8, uuid="nope"), INVALID_PARAMS, "not a UUID"),
         (dict(name="", plugin=RAM, num_blocks=8), INVALID_PARAMS, "must not be empty"),
         (dict(name="D1", plugin=FILE, num_blocks=8, params={}), INVALID_PARAMS, "path"),
+        (dict(name="D1", plugin=FILE, num_blocks=8, params={"path": "/tmp/d1.img",
+                                                            "engine": "io_uring"}),
+         INVALID_PARAMS, "engine is aio or threads"),
+        (dict(name="D1", plugin=FILE, num_blocks=8, params={"path": "/tmp/d1.img",
+                                                            "engine": "aio"}),
+         INVALID_PARAMS, "engine aio needs direct"),
     ]
     for params, code, text in cases:
         with pytest.raises(RpcError) as err:
@@ -323,17 +337,20 @@ def opens(pid, path):
                for fd in os.listdir("/proc/%d/fd" % pid))
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_file_disk_deleted_under_load_ends_its_threads_and_closes_its_file(
-        spdk_app, py_env, tmp_path):
+        spdk_app, py_env, tmp_path, engine):
     image = tmp_path / "disk.img"
+    threads = 8 if engine == "threads" else 0  # Linux AIO: none, the reactor submits
     target, host, thread, outcome = served(spdk_app, py_env, "FileDisk0",
-                                           {"path": str(image), "threads": 8}, "randrw", 3,
+                                           {"path": str(image), "threads": 8,
+                                            **ENGINES[engine]}, "randrw", 3,
                                            qd=32, plugin=FILE)
     deadline = time.monotonic() + 30
     while not iostat(target, "FileDisk0")["num_read_ops"]:
         assert time.monotonic() < deadline, "the host's I/O never reached the disk"
         time.sleep(0.1)
-    assert file_threads(target.pid) == 8 and opens(target.pid, image)
+    assert file_threads(target.pid) == threads and opens(target.pid, image)
     assert target.rpc("bdev_python_disk_delete", name="FileDisk0") is True
     thread.join(timeout=90)
     assert not thread.is_alive(), "the host hung: an I/O was never completed"
