@@ -156,7 +156,7 @@ void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-			 void *cb_arg);
+			 uint64_t *handed_batches, void *cb_arg);
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
 void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
 void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);

@@ -399,7 +399,10 @@ shim_disk_back(void *arg)
 		return;
 	}
 	ch->away = false;
-	ch->max_python_wait_ticks = spdk_max(ch->max_python_wait_ticks, shim_disk_waited(b));
+	ch->handed = false;
+	if (ch->disk->off_reactor) {
+		ch->max_python_wait_ticks = spdk_max(ch->max_python_wait_ticks, shim_disk_waited(b));
+	}
 	shim_disk_finish(ch);
 	if (ch->disk->deleting) {
 		/* The delete's pass over pending I/Os may have run while it was away. */
@@ -410,7 +413,9 @@ shim_disk_back(void *arg)
 	}
 }
 
-/* On the Python thread: the batch in Python, then back to its reactor. */
+/* On the Python thread, or a reactor holding Python: the batch in Python,
+ * then back to its own reactor.
+ */
 static void
 shim_disk_run_away(struct spdk_py_job *job)
 {
@@ -442,12 +447,65 @@ shim_disk_send(struct spdk_py_disk_channel *ch)
 	return ch->batch->n;
 }
 
+/* Batches that reactors found Python busy for, newest first: whoever holds
+ * Python next runs them in the same stay (one GIL hold for several
+ * reactors' batches, and the Python objects stay in one core's cache) and
+ * sends each back to its reactor, which polls on meanwhile. Only for disks
+ * whose hooks may run on any thread (no routes to bases bound to the
+ * channel's thread).
+ */
+static struct spdk_py_job *g_disk_handed;
+
+static bool
+shim_disk_may_hand(const struct spdk_py_disk_channel *ch)
+{
+	return !ch->disk->routes && !ch->disk->off_reactor;
+}
+
+/* Python held, on any reactor: the batches handed so far. */
+static int
+shim_disk_run_handed(void)
+{
+	struct spdk_py_job *job, *next;
+	int n = 0;
+
+	for (job = spdk_py_job_take(&g_disk_handed); job != NULL; job = next, n++) {
+		next = job->next;	/* run() hands the batch back to its reactor */
+		job->run(job);
+	}
+	return n;
+}
+
+/* Python is busy elsewhere: this channel's batch to whoever holds it. */
+static int
+shim_disk_hand(struct spdk_py_disk_channel *ch)
+{
+	if (shim_disk_gather(ch) == 0) {
+		return 0;
+	}
+	ch->away = true;
+	ch->handed = true;
+	ch->handed_batches++;
+	spdk_py_job_push(&g_disk_handed, &ch->batch->job);
+	return ch->batch->n;
+}
+
 static int
 shim_disk_poll(void *arg)
 {
 	struct spdk_py_disk_channel *ch = arg;
 	int n;
 
+	if (ch->handed) {
+		/* The holder may have left Python before it saw the batch: run what
+		 * is handed if Python is free now. The batch's return ends this.
+		 */
+		if (spdk_py_try_lock_executor() == 0) {
+			shim_disk_run_handed();
+			spdk_py_unlock_executor();
+		}
+		return SPDK_POLLER_IDLE;
+	}
 	if ((TAILQ_EMPTY(&ch->submitted) && ch->failed_report == 0) || ch->away) {
 		spdk_poller_unregister(&ch->poller);	/* the batch's return wakes it */
 		return SPDK_POLLER_IDLE;
@@ -456,10 +514,15 @@ shim_disk_poll(void *arg)
 		return shim_disk_send(ch) ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 	}
 	if (spdk_py_try_lock_executor() != 0) {
-		return SPDK_POLLER_BUSY;	/* another reactor is in Python: next poll */
+		/* Another reactor is in Python: hand it the batch, or poll again. */
+		if (shim_disk_may_hand(ch)) {
+			return shim_disk_hand(ch) ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+		}
+		return SPDK_POLLER_BUSY;
 	}
 	spdk_py_disk_report_failures(ch);
 	n = shim_disk_run(ch);
+	n += shim_disk_run_handed();
 	spdk_py_unlock_executor();
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
@@ -664,6 +727,7 @@ shim_disk_ch_destroy(void *io_device, void *ctx_buf)
 	disk->retired_python_wait_ticks = spdk_max(disk->retired_python_wait_ticks,
 					  ch->max_python_wait_ticks);
 	disk->retired_timed_out += ch->timed_out;
+	disk->retired_handed_batches += ch->handed_batches;
 	if (ch->away) {
 		ch->batch->ch = NULL;	/* freed when it is back */
 	} else {
@@ -757,6 +821,7 @@ struct shim_disk_collect {
 	uint64_t	*python_wait_ticks;
 	uint64_t	*timed_out;
 	int64_t		*pending;
+	uint64_t	*handed_batches;
 	void		*cb_arg;
 };
 
@@ -771,6 +836,7 @@ shim_disk_collect_channel(struct spdk_io_channel_iter *i)
 	*ctx->python_wait_ticks = spdk_max(*ctx->python_wait_ticks, ch->max_python_wait_ticks);
 	*ctx->timed_out += ch->timed_out;
 	*ctx->pending += ch->pending_count;
+	*ctx->handed_batches += ch->handed_batches;
 	spdk_for_each_channel_continue(i, 0);
 }
 
@@ -792,13 +858,14 @@ shim_disk_collected(struct spdk_io_channel_iter *i, int status)
 /* The disk's figures over every channel (each read on its own thread): a
  * reactor's longest wait to enter Python (or, for a disk off the reactor,
  * to hand a batch to the Python thread), the Python thread's longest wait
- * for the GIL, I/Os timed out, I/Os pending now; spdk_py_done(cb_arg, rc)
+ * for the GIL, I/Os timed out, I/Os pending now, batches another reactor
+ * ran (shim_disk_hand); spdk_py_done(cb_arg, rc)
  * when they are in.
  */
 int
 spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 		     uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-		     void *cb_arg)
+		     uint64_t *handed_batches, void *cb_arg)
 {
 	struct shim_disk_collect *ctx;
 
@@ -813,11 +880,13 @@ spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 	*python_wait_ticks = disk->retired_python_wait_ticks;
 	*timed_out = disk->retired_timed_out;
 	*pending = 0;
+	*handed_batches = disk->retired_handed_batches;
 	ctx->disk = disk;
 	ctx->stall_ticks = stall_ticks;
 	ctx->python_wait_ticks = python_wait_ticks;
 	ctx->timed_out = timed_out;
 	ctx->pending = pending;
+	ctx->handed_batches = handed_batches;
 	ctx->cb_arg = cb_arg;
 	disk->collecting++;
 	spdk_for_each_channel(disk, shim_disk_collect_channel, ctx, shim_disk_collected);

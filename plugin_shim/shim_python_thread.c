@@ -40,11 +40,21 @@ shim_python_thread_sleep(void)
 	__atomic_store_n(&g_python_thread_sleeping, 0, __ATOMIC_SEQ_CST);
 }
 
-/* The jobs queued so far, oldest first. */
-static struct spdk_py_job *
-shim_python_thread_take(void)
+/* Onto a stack of jobs, with no lock (the pusher never waits). */
+void
+spdk_py_job_push(struct spdk_py_job **stack, struct spdk_py_job *job)
 {
-	struct spdk_py_job *job = __atomic_exchange_n(&g_python_thread_jobs, NULL, __ATOMIC_SEQ_CST);
+	job->next = __atomic_load_n(stack, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(stack, &job->next, job, true,
+					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+	}
+}
+
+/* The jobs on the stack so far, oldest first; the stack is empty again. */
+struct spdk_py_job *
+spdk_py_job_take(struct spdk_py_job **stack)
+{
+	struct spdk_py_job *job = __atomic_exchange_n(stack, NULL, __ATOMIC_SEQ_CST);
 	struct spdk_py_job *oldest = NULL, *next;
 
 	while (job != NULL) {
@@ -62,7 +72,7 @@ shim_python_thread(void *arg)
 	struct spdk_py_job *job, *next;
 
 	for (;;) {
-		job = shim_python_thread_take();
+		job = spdk_py_job_take(&g_python_thread_jobs);
 		if (job == NULL) {
 			shim_python_thread_sleep();
 			continue;
@@ -123,10 +133,7 @@ void
 spdk_py_python_thread_queue(struct spdk_py_job *job)
 {
 	assert(__atomic_load_n(&g_python_thread_started, __ATOMIC_ACQUIRE));
-	job->next = __atomic_load_n(&g_python_thread_jobs, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&g_python_thread_jobs, &job->next, job, true,
-					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-	}
+	spdk_py_job_push(&g_python_thread_jobs, job);
 	if (__atomic_exchange_n(&g_python_thread_sleeping, 0, __ATOMIC_SEQ_CST) == 1) {
 		syscall(SYS_futex, &g_python_thread_sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	}

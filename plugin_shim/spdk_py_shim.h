@@ -208,6 +208,7 @@ struct spdk_py_disk {
 	uint64_t		retired_stall_ticks; /* channels gone: their longest stall */
 	uint64_t		retired_python_wait_ticks;
 	uint64_t		retired_timed_out;
+	uint64_t		retired_handed_batches;
 	int			collecting;	/* collections in flight */
 	bool			unregister_pending;
 	/* Routing to bases (shim_base_bdevs.c), for a disk whose Python routes. */
@@ -281,8 +282,10 @@ struct spdk_py_disk_channel {
 	uint64_t				max_stall_ticks; /* longest wait to enter Python */
 	uint64_t				max_python_wait_ticks; /* the Python thread's */
 	uint64_t				timed_out;
+	uint64_t				handed_batches;	/* run by another reactor */
 	struct spdk_py_disk_batch		*batch;
-	bool					away;		/* the batch is on the Python thread */
+	bool					away;		/* the batch is on the Python thread, or handed */
+	bool					handed;		/* to whoever is in Python (shim_disk_hand) */
 	/* This thread's channel of each base, as Python named them at bases_gen. */
 	struct spdk_py_io_channel		*base_chs[SPDK_PY_MAX_BASES];
 	uint32_t				bases_gen;
@@ -438,7 +441,7 @@ void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-			 void *cb_arg);
+			 uint64_t *handed_batches, void *cb_arg);
 void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
 void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
 void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
@@ -446,6 +449,8 @@ void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *
 /* The Python thread (shim_python_thread.c). */
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
 void spdk_py_python_thread_queue(struct spdk_py_job *job);
+void spdk_py_job_push(struct spdk_py_job **stack, struct spdk_py_job *job);
+struct spdk_py_job *spdk_py_job_take(struct spdk_py_job **stack);
 
 /* A file's calls for a disk's deferred I/O: in C threads (shim_file_io.c), or
  * through Linux AIO from the reactor (shim_file_aio.c).

@@ -36,6 +36,11 @@ goes), never the hook's buf: the I/O completes on its own SPDK thread,
 exactly once; one still pending after `timeout_ms` fails, and its late
 completion is dropped (and logged).
 
+On 2 or more reactors, a reactor that finds Python busy hands its batch to
+the reactor in Python, which runs it (one stay in Python for both) and
+sends it back: a hook may run on another reactor than its I/O's (the I/O
+still completes on its own). A disk that routes to bases never does.
+
 Off the reactor: a disk whose hooks hand their work to Python worker
 threads (spdk_py.workers: an object store's client) sets `off_reactor =
 True`. Its batches then run on spdk_py's Python thread, not on the reactor:
@@ -357,20 +362,21 @@ class Disk:
 
     def collect(self, done):
         """done(rc, {max_stall_us, max_python_thread_wait_us, timed_out,
-        pending}), read on every channel."""
+        pending, handed_batches}), read on every channel."""
         ffi, lib = binding.ffi, binding.lib
         stall, python_wait, timed_out = (ffi.new("uint64_t *"), ffi.new("uint64_t *"),
                                          ffi.new("uint64_t *"))
-        pending = ffi.new("int64_t *")
+        pending, handed = ffi.new("int64_t *"), ffi.new("uint64_t *")
 
         def collected(rc):
             us = 1e6 / lib.spdk_get_ticks_hz()
             done(rc, {"max_stall_us": stall[0] * us,
                       "max_python_thread_wait_us": python_wait[0] * us,
-                      "timed_out": timed_out[0], "pending": pending[0]})
+                      "timed_out": timed_out[0], "pending": pending[0],
+                      "handed_batches": handed[0]})
         cb_arg = waiter(collected)
         rc = lib.spdk_py_disk_collect(self.node, stall, python_wait, timed_out, pending,
-                                      cb_arg)
+                                      handed, cb_arg)
         if rc:
             finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
 
@@ -536,7 +542,8 @@ def rpc_bdev_python_disk_get_stats(request, params):
     """A Python disk's figures: the longest a reactor waited to enter Python
     (max_stall_us; off the reactor, to hand a batch to the Python thread),
     the longest the Python thread waited for the GIL (max_python_thread_wait_us),
-    I/Os timed out, I/Os pending, and I/Os by type."""
+    I/Os timed out, I/Os pending, batches a reactor handed to the one in
+    Python (handed_batches), and I/Os by type."""
     disk = existing(params["name"])
 
     def done(rc, stats):

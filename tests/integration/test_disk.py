@@ -57,6 +57,21 @@ def test_verify_clean(spdk_install, py_env, tmp_path, plugin, cpumask):
     assert len(jobs) == bin(int(cpumask, 16)).count("1") and result.total.iops > 0, out
 
 
+def test_two_reactors_hand_their_batches_to_the_one_in_python(spdk_app, py_env):
+    # A reactor that finds Python busy hands its batch to the reactor in it,
+    # which runs it and sends it back: the verify is clean on both jobs.
+    perf = spdk_app("bdevperf", config=config(disk()), env=py_env(), cpumask="0x3", mem_mb=512,
+                    args=["-z", "-C", "-q", 64, "-o", 4096, "-w", "verify", "-t", 3])
+    thread, outcome = perform_tests_in_background(perf, 3)
+    thread.join(timeout=90)
+    assert not thread.is_alive() and "result" in outcome, outcome
+    result = parse_bdevperf(perf.log_text())
+    assert not result.failed and len([j for j in result.jobs if j.name == "PyDisk0"]) == 2, \
+        perf.log_text()
+    stats = perf.rpc("bdev_python_disk_get_stats", name="PyDisk0")
+    assert stats["handed_batches"] > 0 and stats["pending"] == 0, stats
+
+
 @pytest.mark.parametrize("mode", ["python", "hybrid"])
 def test_passthru_stacked_on_a_disk(spdk_install, py_env, mode):
     cfg = config(disk(), {"method": "bdev_python_passthru_create",
