@@ -399,7 +399,6 @@ shim_disk_back(void *arg)
 		return;
 	}
 	ch->away = false;
-	ch->handed = false;
 	if (ch->disk->off_reactor) {
 		ch->max_python_wait_ticks = spdk_max(ch->max_python_wait_ticks, shim_disk_waited(b));
 	}
@@ -484,7 +483,6 @@ shim_disk_hand(struct spdk_py_disk_channel *ch)
 		return 0;
 	}
 	ch->away = true;
-	ch->handed = true;
 	ch->handed_batches++;
 	spdk_py_job_push(&g_disk_handed, &ch->batch->job);
 	return ch->batch->n;
@@ -496,9 +494,10 @@ shim_disk_poll(void *arg)
 	struct spdk_py_disk_channel *ch = arg;
 	int n;
 
-	if (ch->handed) {
-		/* The holder may have left Python before it saw the batch: run what
-		 * is handed if Python is free now. The batch's return ends this.
+	if (ch->away && !ch->disk->off_reactor) {
+		/* Handed over (shim_disk_hand): the holder may have left Python
+		 * before it saw the batch, so run what is handed if Python is free
+		 * now. The batch's return ends this.
 		 */
 		if (spdk_py_try_lock_executor() == 0) {
 			shim_disk_run_handed();

@@ -285,7 +285,6 @@ struct spdk_py_disk_channel {
 	uint64_t				handed_batches;	/* run by another reactor */
 	struct spdk_py_disk_batch		*batch;
 	bool					away;		/* the batch is on the Python thread, or handed */
-	bool					handed;		/* to whoever is in Python (shim_disk_hand) */
 	/* This thread's channel of each base, as Python named them at bases_gen. */
 	struct spdk_py_io_channel		*base_chs[SPDK_PY_MAX_BASES];
 	uint32_t				bases_gen;
