@@ -358,7 +358,9 @@ shim_disk_finish(struct spdk_py_disk_channel *ch)
 	}
 }
 
-/* One batch into Python, on this reactor. */
+/* One batch into Python, on this reactor; the caller finishes it once it
+ * has left Python (shim_disk_finish is C only).
+ */
 static int
 shim_disk_run(struct spdk_py_disk_channel *ch)
 {
@@ -375,7 +377,6 @@ shim_disk_run(struct spdk_py_disk_channel *ch)
 	if (ch->disk->routes) {
 		spdk_py_disk_channel_bind(ch);	/* the batch may have changed the bases */
 	}
-	shim_disk_finish(ch);
 	return n;
 }
 
@@ -492,7 +493,7 @@ static int
 shim_disk_poll(void *arg)
 {
 	struct spdk_py_disk_channel *ch = arg;
-	int n;
+	int n, handed;
 
 	if (ch->away && !ch->disk->off_reactor) {
 		/* Handed over (shim_disk_hand): the holder may have left Python
@@ -521,9 +522,15 @@ shim_disk_poll(void *arg)
 	}
 	spdk_py_disk_report_failures(ch);
 	n = shim_disk_run(ch);
-	n += shim_disk_run_handed();
+	handed = shim_disk_run_handed();
 	spdk_py_unlock_executor();
-	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+	/* Completions (and the submissions they start above us) out of the
+	 * lock: another reactor's batch goes into Python meanwhile.
+	 */
+	if (n) {
+		shim_disk_finish(ch);
+	}
+	return n + handed ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 
 /* The channel's poller runs (while I/Os are queued, or failures unreported). */
