@@ -48,6 +48,7 @@ struct spdk_py_later_buf {
 struct spdk_py_disk {
 	struct spdk_bdev bdev;
 	uint32_t io_types;
+	uint32_t hooks;
 	uint64_t timeout_us;
 	bool off_reactor;
 	bool routes;
@@ -167,10 +168,13 @@ int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
 #define SPDK_PY_FILE_READ ...
 #define SPDK_PY_FILE_WRITE ...
 #define SPDK_PY_FILE_FLUSH ...
+#define SPDK_PY_FILE_UNMAP ...
+#define SPDK_PY_FILE_WRITE_ZEROES ...
 struct spdk_py_file_io;
 struct spdk_py_file_io *spdk_py_file_io_start(int fd, int threads, const int *cpus, int ncpus);
 void spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
-			    struct spdk_py_later_buf *buf, uint64_t offset);
+			    struct spdk_py_later_buf *buf, uint64_t offset, uint64_t length);
+bool spdk_py_file_can_punch(int fd);
 void spdk_py_file_io_close(struct spdk_py_file_io *f);
 struct spdk_py_file_aio;
 struct spdk_py_file_aio *spdk_py_file_aio_open(int fd);

@@ -13,13 +13,15 @@ with "aio", the reactor submits it to Linux AIO and its poller completes it,
 as SPDK's AIO bdev does; with "threads", a pool's C threads make the
 preadv/pwritev/fdatasync (a buffered file's calls block). Either way on the
 I/O's buffer, completed on its own SPDK thread; the hook is where a Python
-disk decides (here: the offset).
+disk decides (here: the offset). Unmap punches a hole and write_zeroes zeroes
+a range (fallocate, in a C thread for either engine), so an unmapped block
+reads back as zeroes and the file's allocated blocks shrink.
 """
 
 import os
 
 from spdk_py.disk import Disk
-from spdk_py.file_io import FileAio, FileIo
+from spdk_py.file_io import FileAio, FileIo, can_punch
 
 PARAMS = {"path", "direct", "engine", "threads"}
 
@@ -48,6 +50,8 @@ class FileDisk(Disk):
             size = self.num_blocks * self.block_size
             if os.fstat(fd).st_size < size:
                 os.ftruncate(fd, size)
+            if not can_punch(fd):
+                self.unmap = self.write_zeroes = None  # the bdev layer writes zeroes
             # The engine owns fd: it closes it when no call can use it, so a
             # late call never meets a reused descriptor.
             self.file = (FileAio(fd) if self.engine == "aio"
@@ -70,3 +74,11 @@ class FileDisk(Disk):
 
     def flush(self, io, offset, length):
         return self.file.flush(self.later(io))
+
+    # A hole punched, as SPDK's AIO bdev unmaps: the file gives the blocks
+    # back, and they read as zeroes. Both None where the file system cannot.
+    def unmap(self, io, offset, length):
+        return self.file.unmap(self.later(io), offset, length)
+
+    def write_zeroes(self, io, offset, length):
+        return self.file.write_zeroes(self.later(io), offset, length)

@@ -116,7 +116,7 @@ class Mirror(MultiVbdev):
     def bases_changed(self):
         online = self.mask(b for b in self.bases if b.state == ONLINE)
         usable = self.mask(self.usable_bases())
-        unmap = self.mask(b for b in self.usable_bases() if b.desc.supports(IoType.UNMAP))
+        unmap = self.mask(b for b in self.usable_bases() if b.supports(IoType.UNMAP))
         routes = [0] * 32
         routes[IoType.READ] = online
         routes[IoType.FLUSH] = routes[IoType.RESET] = online
@@ -157,7 +157,7 @@ class Mirror(MultiVbdev):
             return  # behind the resync's copy: retried on this thread after it
         targets = [b for b in self.bases if b.usable]
         if method == "unmap_blocks":  # a hint: bases without it have nothing to do
-            targets = [b for b in targets if b.desc.supports(IoType.UNMAP)]
+            targets = [b for b in targets if b.supports(IoType.UNMAP)]
         self._all(later, method, lba, n, buf, targets, lambda: self.lock.leave(key))
 
     # Flush and reset: every online base.

@@ -60,6 +60,3 @@ class RamDisk(Disk):
 
     def flush(self, io, offset, length):
         pass
-
-    def reset(self, io):
-        pass

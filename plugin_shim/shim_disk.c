@@ -29,6 +29,8 @@
 
 /* How often a channel with pending I/Os looks for timed out ones. */
 #define SHIM_DISK_TIMER_US	1000
+/* How often a reset looks again for I/Os still outstanding (SPDK's AIO bdev's). */
+#define SHIM_DISK_RESET_RETRY_US	500
 
 static int shim_disk_expire(void *arg);
 
@@ -123,6 +125,9 @@ shim_disk_complete(struct spdk_bdev_io *bdev_io, int status)
 	if (io->state == SHIM_DISK_PENDING) {
 		TAILQ_REMOVE(&io->ch->pending, io, link);
 		io->ch->pending_count--;
+	}
+	if (bdev_io->type != SPDK_BDEV_IO_TYPE_RESET) {
+		io->ch->inflight--;
 	}
 	io->state = SHIM_DISK_DONE;
 	spdk_bdev_io_complete(bdev_io, status);
@@ -576,6 +581,71 @@ shim_disk_read_buf(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_io, bo
 	shim_disk_queue(spdk_io_channel_get_ctx(_ch), bdev_io);
 }
 
+/* Whether Python sees this type: its hook, or a route() that may send it on. */
+static inline bool
+shim_disk_python_does(const struct spdk_py_disk *disk, int type)
+{
+	return disk->routes || (disk->hooks & (1u << type));
+}
+
+static void shim_disk_reset_drain(struct spdk_bdev_io *bdev_io);
+
+static void
+shim_disk_reset_check(struct spdk_io_channel_iter *i)
+{
+	struct spdk_py_disk_channel *ch =
+		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+
+	spdk_for_each_channel_continue(i, ch->inflight > 0 ? -EBUSY : 0);
+}
+
+static int
+shim_disk_reset_retry(void *arg)
+{
+	struct spdk_bdev_io *bdev_io = arg;
+
+	spdk_poller_unregister(&shim_disk_io(bdev_io)->reset_retry);
+	shim_disk_reset_drain(bdev_io);
+	return SPDK_POLLER_BUSY;
+}
+
+static void
+shim_disk_reset_checked(struct spdk_io_channel_iter *i, int status)
+{
+	struct spdk_bdev_io *bdev_io = spdk_io_channel_iter_get_ctx(i);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
+	struct spdk_py_disk *disk = io->ch->disk;
+
+	if (status == -EBUSY) {
+		io->reset_retry = spdk_poller_register(shim_disk_reset_retry, bdev_io,
+						       SHIM_DISK_RESET_RETRY_US);
+		if (io->reset_retry != NULL) {
+			return;
+		}
+		SPDK_ERRLOG("%s: cannot wait for I/Os to drain; the reset fails\n", disk->bdev.name);
+		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+	} else if (disk->deleting) {
+		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+	} else if (shim_disk_python_does(disk, SPDK_BDEV_IO_TYPE_RESET)) {
+		shim_disk_queue(io->ch, bdev_io);
+	} else {
+		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_SUCCESS);
+	}
+}
+
+/* A reset as SPDK's AIO bdev does one: done once no I/O submitted before it
+ * is outstanding on any channel (the bdev layer submits none while a reset
+ * runs), then Python's reset hook, if the disk has one. Every disk
+ * advertises RESET: bdevio, and SPDK's own bdevs, expect a reset to succeed
+ * exactly when it is advertised.
+ */
+static void
+shim_disk_reset_drain(struct spdk_bdev_io *bdev_io)
+{
+	spdk_for_each_channel(shim_disk_io(bdev_io)->ch->disk, shim_disk_reset_check, bdev_io,
+			      shim_disk_reset_checked);
+}
+
 static void
 shim_disk_submit_request(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_io)
 {
@@ -586,10 +656,34 @@ shim_disk_submit_request(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_
 	io->ch = ch;
 	io->bounce = NULL;
 	io->later_buf = NULL;
+	io->reset_retry = NULL;
+	if (bdev_io->type != SPDK_BDEV_IO_TYPE_RESET) {
+		ch->inflight++;
+	}
 	if (spdk_unlikely(ch->disk->deleting)) {
 		io->state = SHIM_DISK_IN_PYTHON;
 		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 		return;
+	}
+	switch (bdev_io->type) {
+	case SPDK_BDEV_IO_TYPE_RESET:
+		io->state = SHIM_DISK_QUEUED;
+		shim_disk_reset_drain(bdev_io);
+		return;
+	case SPDK_BDEV_IO_TYPE_UNMAP:
+		/* Not advertised, yet sent (modern NVMe-oF targets pass a host's
+		 * deallocate on whatever the namespace says): a hint whose blocks
+		 * then read as anything (spdk/bdev.h), and a device with nothing to
+		 * give back has done it.
+		 */
+		if (!shim_disk_python_does(ch->disk, SPDK_BDEV_IO_TYPE_UNMAP)) {
+			io->state = SHIM_DISK_IN_PYTHON;
+			shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_SUCCESS);
+			return;
+		}
+		break;
+	default:
+		break;
 	}
 	if (bdev_io->type == SPDK_BDEV_IO_TYPE_READ) {
 		/* A base bdev gives a read its buffer (the caller may have none). */

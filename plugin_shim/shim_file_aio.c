@@ -237,9 +237,12 @@ spdk_py_file_aio_submit(struct spdk_py_file_aio *f, int op, uint64_t ticket,
 	struct shim_aio_ctx *ctx = spdk_get_thread() != NULL ? shim_aio_ctx_get(f) : NULL;
 	int rc;
 
-	if (task == NULL || ctx == NULL || (op != SPDK_PY_FILE_FLUSH) != (buf != NULL)) {
+	if (task == NULL || ctx == NULL || op > SPDK_PY_FILE_FLUSH ||
+	    (op != SPDK_PY_FILE_FLUSH) != (buf != NULL)) {
+		/* Linux AIO has no fallocate: FileAio hands unmaps to C threads. */
 		SPDK_ERRLOG("spdk_py: a file AIO %s; it fails\n", task == NULL ? "had no memory" :
 			    ctx == NULL ? "has no AIO context (not on a reactor?)" :
+			    op > SPDK_PY_FILE_FLUSH ? "is not a read, write or flush" :
 			    "had no buffer, or a flush had one");
 		spdk_py_deferred_complete(ticket, SPDK_BDEV_IO_STATUS_FAILED);
 		if (buf != NULL) {

@@ -16,6 +16,9 @@
 #include "spdk/log.h"
 #include "spdk/string.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 /* How long a thread polls for the next job before it sleeps. Waking a
@@ -28,8 +31,9 @@
 struct shim_file_job {
 	int				op;
 	uint64_t			ticket;
-	struct spdk_py_later_buf	*buf;		/* NULL for a flush */
+	struct spdk_py_later_buf	*buf;		/* only for a read or a write */
 	uint64_t			offset;
+	uint64_t			length;		/* of an unmap or write_zeroes */
 	TAILQ_ENTRY(shim_file_job)	link;
 };
 
@@ -46,6 +50,28 @@ struct spdk_py_file_io {
 	bool				closing;
 };
 
+static inline bool
+shim_file_has_data(int op)
+{
+	return op == SPDK_PY_FILE_READ || op == SPDK_PY_FILE_WRITE;
+}
+
+/* Zeroes as SPDK's AIO bdev writes them (a zeroed range), or a hole where
+ * the file system cannot: a hole reads as zeroes too.
+ */
+static int
+shim_file_zero(int fd, uint64_t offset, uint64_t length)
+{
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE, offset, length) == 0) {
+		return 0;
+	}
+	if (errno != EOPNOTSUPP) {
+		return -errno;
+	}
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0 ?
+	       0 : -errno;
+}
+
 static int
 shim_file_call(int fd, const struct shim_file_job *job)
 {
@@ -53,8 +79,17 @@ shim_file_call(int fd, const struct shim_file_job *job)
 	ssize_t n;
 	size_t done = 0;
 
-	if (job->op == SPDK_PY_FILE_FLUSH) {
+	switch (job->op) {
+	case SPDK_PY_FILE_FLUSH:
 		return fdatasync(fd) == 0 ? 0 : -errno;
+	case SPDK_PY_FILE_UNMAP:
+		/* SPDK's AIO bdev's unmap: the blocks given back to the file system. */
+		return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, job->offset,
+				 job->length) == 0 ? 0 : -errno;
+	case SPDK_PY_FILE_WRITE_ZEROES:
+		return shim_file_zero(fd, job->offset, job->length);
+	default:
+		break;
 	}
 	/* A short transfer goes on from where it stopped (a signal, a file
 	 * system's own limit), as SPDK's AIO bdev would see it as one I/O.
@@ -230,13 +265,28 @@ spdk_py_file_io_start(int fd, int threads, const int *cpus, int ncpus)
 	return f;
 }
 
+/* Whether the file system under fd punches holes (an unmap): tried past
+ * the file's end, where it gives back nothing.
+ */
+bool
+spdk_py_file_can_punch(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		return false;
+	}
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, 4096) == 0;
+}
+
 /* Hand a deferred I/O over (its ticket and Python's reference to its
- * buffer; no buffer for a flush). From here on the pool completes it,
- * whatever happens: also when it cannot be queued.
+ * buffer: a read's or a write's only; length is an unmap's or a
+ * write_zeroes'). From here on the pool completes it, whatever happens:
+ * also when it cannot be queued.
  */
 void
 spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
-		       struct spdk_py_later_buf *buf, uint64_t offset)
+		       struct spdk_py_later_buf *buf, uint64_t offset, uint64_t length)
 {
 	struct shim_file_job *job;
 
@@ -253,7 +303,8 @@ spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
 	job->ticket = ticket;
 	job->buf = buf;
 	job->offset = offset;
-	if ((op != SPDK_PY_FILE_FLUSH) != (buf != NULL)) {
+	job->length = length;
+	if (shim_file_has_data(op) != (buf != NULL)) {
 		shim_file_finish(job, SPDK_BDEV_IO_STATUS_FAILED);	/* a hook's mistake */
 		return;
 	}

@@ -201,7 +201,8 @@ struct spdk_py_job {
 struct spdk_py_disk {
 	struct spdk_bdev	bdev;
 	void			*py;		/* ffi handle of the Python disk object */
-	uint32_t		io_types;	/* the types Python does, advertised */
+	uint32_t		io_types;	/* advertised: hooks, and RESET */
+	uint32_t		hooks;		/* the types Python's hooks do */
 	uint64_t		timeout_us;	/* a pending I/O fails after this; 0: never */
 	bool			off_reactor;	/* its batches run on the Python thread */
 	bool			deleting;
@@ -247,6 +248,7 @@ struct spdk_py_disk_io {
 	int				fan_left;	/* children out, and the sender's */
 	bool				fan_ok;		/* a child succeeded */
 	bool				fan_write;	/* counted in forwarding_writes */
+	struct spdk_poller		*reset_retry;	/* a reset waiting for I/Os to drain */
 };
 
 /* A channel's batch of I/Os for Python: the arrays Python reads and writes.
@@ -279,6 +281,7 @@ struct spdk_py_disk_channel {
 	TAILQ_HEAD(, spdk_py_disk_io)		submitted;
 	TAILQ_HEAD(, spdk_py_disk_io)		pending;
 	int64_t					pending_count;
+	int64_t					inflight;	/* submitted, not done (resets aside) */
 	uint64_t				max_stall_ticks; /* longest wait to enter Python */
 	uint64_t				max_python_wait_ticks; /* the Python thread's */
 	uint64_t				timed_out;
@@ -457,10 +460,13 @@ struct spdk_py_job *spdk_py_job_take(struct spdk_py_job **stack);
 #define SPDK_PY_FILE_READ	0
 #define SPDK_PY_FILE_WRITE	1
 #define SPDK_PY_FILE_FLUSH	2
+#define SPDK_PY_FILE_UNMAP	3	/* a hole punched */
+#define SPDK_PY_FILE_WRITE_ZEROES	4
 struct spdk_py_file_io;
 struct spdk_py_file_io *spdk_py_file_io_start(int fd, int threads, const int *cpus, int ncpus);
 void spdk_py_file_io_submit(struct spdk_py_file_io *f, int op, uint64_t ticket,
-			    struct spdk_py_later_buf *buf, uint64_t offset);
+			    struct spdk_py_later_buf *buf, uint64_t offset, uint64_t length);
+bool spdk_py_file_can_punch(int fd);
 void spdk_py_file_io_close(struct spdk_py_file_io *f);
 struct spdk_py_file_aio;
 struct spdk_py_file_aio *spdk_py_file_aio_open(int fd);

@@ -38,7 +38,7 @@ import errno
 
 from spdk_py import log
 from spdk_py._runtime.binding import binding
-from spdk_py.bdev import BdevEvent
+from spdk_py.bdev import BdevEvent, IoType
 from spdk_py.bdev_desc import BdevDesc
 from spdk_py.disk import Disk
 
@@ -57,6 +57,8 @@ class BaseBdev:
         self.ios = 0  # children sent from Python (C counts its own)
         self.desc = BdevDesc.open(name, claim=True,
                                   on_event=lambda desc, event: owner._event(self, event))
+        # What it does, read while it is open: a removed base is asked later.
+        self.io_types = frozenset(t for t in IoType if self.desc.supports(t))
 
     @property
     def state(self):
@@ -69,17 +71,24 @@ class BaseBdev:
 
     @property
     def usable(self):
-        """Takes I/O: online, or being brought online."""
-        return self.state != FAILED
+        """Takes I/O: online, or being brought online, and open."""
+        return self.state != FAILED and not self.desc.closed
+
+    def supports(self, io_type):
+        """Whether the base does io_type (as it said when it was opened)."""
+        return io_type in self.io_types
 
     def channel(self):
         """This thread's I/O channel of the base."""
         return self.desc.channel()
 
-    def fail(self, why):
+    def fail(self, why, removed=False):
+        """Send the base no more I/O. A failed I/O is an error; a removal (its
+        bdev deleted, its device gone) a notice, as SPDK's raid logs one."""
         if self.state != FAILED:
-            log.error("%s: base bdev %s failed (%s): going on without it"
-                      % (self.owner.name, self.name, why))
+            say = log.notice if removed else log.error
+            say("%s: base bdev %s %s: going on without it"
+                % (self.owner.name, self.name, "removed" if removed else "failed (%s)" % why))
             node = self.owner.c_node()
             if node is not None:
                 binding.lib.spdk_py_disk_fail_base(node, self.slot)
@@ -171,7 +180,7 @@ class MultiVbdev(Disk):
         node = self.c_node()
         if node is not None:
             binding.lib.spdk_py_disk_bases_changed(node)
-        if hasattr(self, "bases"):
+        if hasattr(self, "bases") and not self._gone:
             self.bases_changed()
 
     @staticmethod
@@ -224,9 +233,11 @@ class MultiVbdev(Disk):
         """A base's event, on the app thread. Removal fails the base; its
         descriptor then closes. Override to do more."""
         if event == BdevEvent.REMOVE:
-            base.fail("removed")
+            base.fail("removed", removed=True)
 
     def _event(self, base, event):
+        if self._gone:
+            return  # the vbdev went first; the descriptor closes itself
         try:
             self.base_event(base, event)
         except Exception as exc:
@@ -234,7 +245,11 @@ class MultiVbdev(Disk):
         if event == BdevEvent.REMOVE:
             self._bases_changed()  # its channels close next
 
+    # The vbdev is gone (deleted, or the app stops): no I/O is left to route.
+    _gone = False
+
     def close(self):
+        self._gone = True
         for base in getattr(self, "bases", []):
             base.close()
 

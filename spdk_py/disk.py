@@ -18,11 +18,24 @@ are, inside SPDK: served over NVMe-oF, stacked on by any SPDK module).
 
 Hooks, all optional; an I/O type is advertised exactly when its hook is
 defined (as nbdkit's can_* follow from the functions a plugin has), and the
-bdev layer emulates what it can (write_zeroes with writes):
+bdev layer emulates what it can (write_zeroes with writes). A hook set to
+None in open() is not defined for that disk (a file system that cannot punch
+holes: no unmap).
 
     read(io, offset, buf)        write(io, offset, buf)     compare(io, offset, buf)
     flush(io, offset, length)    unmap(io, offset, length)  write_zeroes(io, offset, length)
     reset(io)
+
+Every disk advertises reset, as SPDK's own bdevs do: a reset completes once
+every I/O submitted before it has completed (the bdev layer submits none
+while it runs), in C; then the reset hook runs, if the disk has one.
+
+A disk without an unmap hook does not advertise unmap, and succeeds one sent
+anyway without changing anything: an unmap is a hint whose blocks read back
+as anything (spdk/bdev.h), and modern NVMe-oF targets (SPDK 24.01+) pass a
+host's deallocate to a namespace whatever it advertises (Linux then turns
+discard on from the controller's DMRSL alone). A disk that can give blocks
+back, or zero them cheaply, should define unmap (and write_zeroes).
 
 io is the I/O's handle, for `self.later(io)` within its hook (not past
 it); offset and length are in bytes; buf is one writable buffer of the I/O's data
@@ -71,6 +84,8 @@ _DATA = (IoType.READ, IoType.WRITE, IoType.COMPARE)
 # The same as plain ints, for the per-I/O path.
 _DATA_TYPES = frozenset(int(t) for t in _DATA)
 _RESET = int(IoType.RESET)
+# What a disk without the hook succeeds doing nothing (module docstring).
+_HINTS = frozenset((_RESET, int(IoType.UNMAP)))
 _INT_SIZE = array("i").itemsize
 INFO_KEY = "python_disk"
 CREATE = "bdev_python_disk_create"
@@ -212,10 +227,12 @@ class Disk:
         mask = 0
         for io_type, name in HOOKS.items():
             owner = next((k for k in type(self).__mro__ if name in vars(k)), None)
-            if owner is not None and owner is not Disk:
-                self._hooks[io_type] = getattr(self, name)
+            hook = getattr(self, name, None)
+            if owner is not None and owner is not Disk and hook is not None:
+                self._hooks[io_type] = hook
                 mask |= 1 << io_type
-        self.node.io_types = mask
+        self.node.hooks = mask
+        self.node.io_types = mask | 1 << _RESET  # every disk resets (module docstring)
         self.node.timeout_us = int(self.timeout_ms * 1000)
         # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
         self._route = getattr(self, "route", None)
@@ -223,7 +240,9 @@ class Disk:
         self.node.off_reactor = bool(self.off_reactor)
 
     def io_types(self):
-        return [IoType(t).name.lower() for t, hook in enumerate(self._hooks) if hook]
+        """The I/O types the disk advertises."""
+        mask = self.node.io_types
+        return [IoType(t).name.lower() for t in range(len(self._hooks)) if mask >> t & 1]
 
     def run_batch(self, ios, types, offsets, nblocks, bases, lens, statuses, routes, n):
         """What C calls: a batch of I/Os, each routed to bases (a disk with a
@@ -280,9 +299,9 @@ class Disk:
                     continue
             hook = hooks[io_type]
             if hook is None:
-                # Not advertised; the bdev layer sends resets regardless: a
-                # device with nothing to reset has reset.
-                if io_type != _RESET:
+                # route() left it to a hook there is not: a reset or unmap
+                # then has nothing to do (module docstring).
+                if io_type not in _HINTS:
                     odd[i] = FAILED
                 continue
             try:
@@ -421,7 +440,7 @@ def create(name, plugin, num_blocks, block_size=512, uuid=None, params=None):
     except (ValueError, TypeError, KeyError, OSError) as exc:
         raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s: bad params: %s" % (plugin, exc)) \
             from None
-    if not disk.node.io_types:
+    if not disk.node.hooks:
         _discard(disk)
         raise RpcError(jsonrpc.INVALID_PARAMS, "plugin %s defines no I/O hook" % plugin)
     if disk.off_reactor and disk.node.routes:

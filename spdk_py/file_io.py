@@ -10,7 +10,7 @@ threads (FileIo), or through Linux AIO from the reactor (FileAio).
             self.file.close()      # never waits; the last thread closes the fd
 
 The hook decides what to do; a C thread of the pool makes the blocking
-call (preadv, pwritev, fdatasync) on the I/O's own buffer and completes
+call (preadv, pwritev, fdatasync, fallocate) on the I/O's own buffer and completes
 it, with no Python in between. A Python worker per call would hand the GIL
 back and forth around every call (spdk_py.workers is for work that is
 Python: an object store's client). Many threads keep many calls in flight,
@@ -27,6 +27,8 @@ For a file opened O_DIRECT: a buffered io_submit copies through the page
 cache before it returns, on the reactor. Its hooks run on the reactor (not
 off_reactor).
 """
+
+import os
 
 from spdk_py import workers
 from spdk_py._runtime.binding import binding
@@ -55,11 +57,25 @@ class FileIo:
         """fdatasync, as SPDK's AIO bdev flushes."""
         return self._submit(binding.lib.SPDK_PY_FILE_FLUSH, later, 0)
 
-    def _submit(self, op, later, offset):
+    def unmap(self, later, offset, length):
+        """A hole punched (fallocate PUNCH_HOLE | KEEP_SIZE, as SPDK's AIO
+        bdev unmaps): the blocks go back to the file system, and read as zeroes."""
+        return self._submit_fallocate(binding.lib.SPDK_PY_FILE_UNMAP, later, offset, length)
+
+    def write_zeroes(self, later, offset, length):
+        """Zeroes without writing them (fallocate ZERO_RANGE, or a hole where
+        the file system has no ZERO_RANGE)."""
+        return self._submit_fallocate(binding.lib.SPDK_PY_FILE_WRITE_ZEROES, later, offset,
+                                      length)
+
+    def _submit_fallocate(self, op, later, offset, length):
+        return self._submit(op, later, offset, length)
+
+    def _submit(self, op, later, offset, length=0):
         if self.node is None:
             raise RuntimeError("this FileIo is closed")
         ticket, buf = later.hand_over()
-        self._submit_call(self.node, op, ticket, buf, offset)
+        self._submit_call(self.node, op, ticket, buf, offset, length)
         return later
 
     def close(self):
@@ -69,13 +85,41 @@ class FileIo:
             self.node = None
 
 
+def can_punch(fd):
+    """Whether fd's file system punches holes (what unmap() does)."""
+    return bool(binding.require()[1].spdk_py_file_can_punch(fd))
+
+
 class FileAio(FileIo):
-    """One file's calls through Linux AIO, from the hook's reactor. It owns fd."""
+    """One file's calls through Linux AIO, from the hook's reactor. It owns fd.
+    Linux AIO has no fallocate: unmap and write_zeroes go to one C thread."""
 
     def __init__(self, fd):
         ffi, lib = binding.require()
         self.node = lib.spdk_py_file_aio_open(fd)
         if self.node == ffi.NULL:
             raise MemoryError("could not open a file AIO")
-        self._submit_call, self._close_call = lib.spdk_py_file_aio_submit, \
-            lib.spdk_py_file_aio_close
+        self._fallocator = None
+        self._fd = fd
+
+    def _submit(self, op, later, offset, length=0):
+        if self.node is None:
+            raise RuntimeError("this FileAio is closed")
+        ticket, buf = later.hand_over()
+        binding.lib.spdk_py_file_aio_submit(self.node, op, ticket, buf, offset)
+        return later
+
+    def _submit_fallocate(self, op, later, offset, length):
+        if self.node is None:
+            raise RuntimeError("this FileAio is closed")
+        if self._fallocator is None:  # made at the first: most disks never unmap
+            self._fallocator = FileIo(os.dup(self._fd), threads=1)
+        return self._fallocator._submit(op, later, offset, length)
+
+    def close(self):
+        if self.node is not None:
+            binding.lib.spdk_py_file_aio_close(self.node)
+            self.node = None
+        if self._fallocator is not None:
+            self._fallocator.close()
+            self._fallocator = None

@@ -6,6 +6,7 @@ input answered with errors."""
 
 import errno
 import os
+import threading
 import time
 
 import pytest
@@ -327,3 +328,59 @@ def test_a_base_needing_more_alignment_than_the_mirror_is_refused(spdk_app, py_e
     assert target.rpc("bdev_get_bdevs", name="Aio0")[0]["claimed"] is False
     target.rpc("bdev_pymirror_create", name="Mirror1", base_bdevs=["Aio0"])
     assert target.rpc("bdev_pymirror_get", name="Mirror1")["state"] == "online"
+
+
+def _in_background(target, method, **params):
+    """method on a connection of its own, answered later: (thread, outcome)."""
+    from spdk.rpc.client import JSONRPCClient
+    outcome = {}
+
+    def call():
+        try:
+            outcome["result"] = JSONRPCClient(str(target.rpc_socket), timeout=30).call(
+                method, params)
+        except Exception as exc:  # the test reads it
+            outcome["error"] = exc
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread, outcome
+
+
+def _error_lines(text):
+    return [line for line in text.splitlines()
+            if "*ERROR*" in line or "raised" in line or "Traceback" in line]
+
+
+@pytest.mark.parametrize("order", ["bases_then_delete", "a_base_then_delete",
+                                   "a_base_during_delete", "shutdown",
+                                   "a_base_then_shutdown"])
+def test_teardown_in_any_order_logs_no_error(spdk_app, py_env, order):
+    # A base removed (bdev_malloc_delete, as a replica's target going away),
+    # the mirror deleted, the app shut down: in each order, what goes goes
+    # quietly. A base's removal is a notice (degraded), as SPDK's raid logs it.
+    target = spdk_app("spdk_tgt", env=py_env(PLUGINS), mem_mb=512,
+                      config=config(malloc("MirA"), malloc("MirB"),
+                                    mirror(bases=("MirA", "MirB"))))
+    assert target.rpc("test_own_io_round_trip", bdev="Mirror0")["read_matches"]
+    if order == "bases_then_delete":
+        target.rpc("bdev_malloc_delete", name="MirA")
+        target.rpc("bdev_malloc_delete", name="MirB")
+        assert state(target)["state"] == "failed"
+        assert target.rpc("bdev_pymirror_delete", name="Mirror0") is True
+    elif order == "a_base_then_delete":
+        target.rpc("bdev_malloc_delete", name="MirA")
+        assert state(target)["state"] == "degraded"
+        assert target.rpc("bdev_pymirror_delete", name="Mirror0") is True
+        assert target.rpc("bdev_get_bdevs", name="MirB")[0]["claimed"] is False
+    elif order == "a_base_during_delete":
+        thread, outcome = _in_background(target, "bdev_pymirror_delete", name="Mirror0")
+        target.rpc("bdev_malloc_delete", name="MirB")
+        thread.join(timeout=30)
+        assert outcome.get("result") is True, outcome
+        assert target.rpc("bdev_get_bdevs", name="MirA")[0]["claimed"] is False
+    elif order == "a_base_then_shutdown":
+        target.rpc("bdev_malloc_delete", name="MirB")
+    assert "Mirror0" not in [b["name"] for b in target.rpc("bdev_get_bdevs")] \
+        or order.endswith("shutdown")
+    assert target.stop(timeout=30) == 0, target.log_text()
+    assert _error_lines(target.log_text()) == [], target.log_text()

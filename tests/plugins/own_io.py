@@ -262,3 +262,41 @@ async def io_device(params):
     await device.unregister()
     return {"kept": kept, "seen": seen, "status": status, "stopped": stopped,
             "destroyed": destroyed, "threads": [t.name for t in everywhere]}
+
+
+@rpc_method("test_own_io_reset", params={"bdev": str}, optional={"reads": int})
+async def reset(params):
+    """A reset as SPDK's bdevio checks one (supported: whether the bdev
+    advertises RESET; status: the reset's), after reads reads at once:
+    order says what completed when."""
+    desc = _open(params["bdev"])
+    try:
+        ch = desc.channel()
+        order = []
+        buf = dma.Buffer(desc.block_size)
+        for i in range(params.get("reads", 0)):
+            ch.read_blocks(buf, i % desc.num_blocks, 1, cb=lambda status: order.append("read"))
+        status = await _status(ch.reset())
+        order.append("reset")
+        await thread.sleep(1000)
+        while ch.outstanding:
+            await thread.sleep(10000)
+        return {"supported": desc.supports(IoType.RESET), "status": status, "order": order}
+    finally:
+        await desc.close()
+
+
+@rpc_method("test_own_io_unmap", params={"bdev": str, "offset_blocks": int, "num_blocks": int},
+            optional={"write_zeroes": bool})
+async def unmap(params):
+    """An unmap (or write_zeroes) of the range: the bdev's answer, and whether it
+    advertises the type."""
+    io_type = IoType.WRITE_ZEROES if params.get("write_zeroes") else IoType.UNMAP
+    desc = _open(params["bdev"])
+    try:
+        ch = desc.channel()
+        call = ch.write_zeroes_blocks if io_type == IoType.WRITE_ZEROES else ch.unmap_blocks
+        status = await _status(call(params["offset_blocks"], params["num_blocks"]))
+        return {"supported": desc.supports(io_type), "status": status}
+    finally:
+        await desc.close()
