@@ -1,15 +1,23 @@
 """Names for spdk/bdev.h's I/O types, I/O statuses and bdev events.
 
-The values are SPDK's; `check_against(lib)` confirms them against the compiled
-headers when the host starts, so a mismatch stops the target at init instead
-of misrouting I/O. IoType names every release's types; `has_io_type(lib, t)`
-says whether the SPDK the shim was built for has t.
+The values are SPDK's; the target checks them against the headers the shim
+was compiled with when it starts, so a mismatch stops the target at init
+instead of misrouting I/O. IoType names every release's types, each marked
+with the release that added it where that is after 20.07.
 """
+
+from __future__ import annotations
 
 import enum
 
+from spdk_py._runtime import bdev as _bdev
+
+__all__ = ["IoType", "IoStatus", "BdevEvent"]
+
 
 class IoType(enum.IntEnum):
+    """A bdev I/O's type (``enum spdk_bdev_io_type``)."""
+
     INVALID = 0
     READ = 1
     WRITE = 2
@@ -36,6 +44,9 @@ class IoType(enum.IntEnum):
 
 
 class IoStatus(enum.IntEnum):
+    """What an I/O completes with (``enum spdk_bdev_io_status``); a hook
+    returns one to complete its I/O with it."""
+
     ABORTED = -7
     MISCOMPARE = -5
     NOMEM = -4
@@ -45,22 +56,13 @@ class IoStatus(enum.IntEnum):
 
 
 class BdevEvent(enum.IntEnum):
+    """An event of an open bdev (``enum spdk_bdev_event_type``)."""
+
     REMOVE = 0
     RESIZE = 1
     MEDIA_MANAGEMENT = 2
 
 
-def has_io_type(lib, io_type):
-    """Whether the SPDK the shim was built for has this I/O type."""
-    return hasattr(lib, "SPDK_BDEV_IO_TYPE_" + IoType(io_type).name)
-
-
-def check_against(lib):
-    """Raise if any value here differs from the SPDK the shim was built for."""
-    pairs = [(m, "SPDK_BDEV_IO_TYPE_" + m.name) for m in IoType if has_io_type(lib, m)]
-    pairs += [(m, "SPDK_BDEV_IO_STATUS_" + m.name) for m in IoStatus]
-    pairs += [(m, "SPDK_BDEV_EVENT_" + m.name) for m in BdevEvent]
-    wrong = ["%s is %d here, %d in SPDK" % (c, m.value, getattr(lib, c))
-             for m, c in pairs if getattr(lib, c) != m.value]
-    if wrong:
-        raise RuntimeError("spdk_py.bdev does not match the SPDK headers: " + "; ".join(wrong))
+_bdev.check_enum(IoType, "SPDK_BDEV_IO_TYPE_")
+_bdev.check_enum(IoStatus, "SPDK_BDEV_IO_STATUS_")
+_bdev.check_enum(BdevEvent, "SPDK_BDEV_EVENT_")

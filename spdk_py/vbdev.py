@@ -1,39 +1,110 @@
-"""The Python side of a virtual bdev: the object the shim's fn_table lands in.
+"""A virtual bdev over one base bdev, written in Python: the shape of SPDK's
+passthru, crypto and delay modules. Subclass Vbdev (or the passthru port,
+spdk_py.passthru.PassthruVbdev) and define the hooks you need.
 
-A Vbdev owns one C `struct spdk_py_vbdev` and the ffi handle the C side holds.
-Both stay alive until the bdev layer is done with them: the handle is dropped
-only when the io_device is unregistered (`released`), never before.
+    from spdk_py import bdev_io
+    from spdk_py.bdev import IoStatus
+    from spdk_py.vbdev import Vbdev
+
+    class NoBigWrites(Vbdev):
+        create_method = "bdev_nobig_create"        # what save_config writes
+
+        def submit_write(self, io):                # Python sees writes only
+            if bdev_io.num_blocks(io) * 512 > 128 * 1024:
+                return IoStatus.FAILED             # completes it, failed
+            return None                            # on to the base
+
+Per-I/O hooks, all optional; each runs on the I/O's own SPDK thread, in a
+batch of up to 128 I/Os per call:
+
+    submit_<type>(io)                  one type's submission: submit_read, submit_write, ...
+    submit_request(io, io_type)        every type's submission
+    complete_<type>(io, status)        one type's completion: complete_read, ...
+    complete_io(io, io_type, status)   every type's completion
+
+An I/O type with no submit hook never enters Python: C forwards it to the
+base. One with no completion hook completes in C with the base's status.
+So a module pays for Python only where it does something.
+
+What a hook returns says what becomes of its I/O, the same for a vbdev as
+for a disk (spdk_py.disk):
+
+    None          it goes on: a submitted I/O to the base (a write from its bounce
+                  buffer, if the hook filled one); a completed one with its status
+    an IoStatus   it completes with that status now (in a completion hook: instead
+                  of the base's)
+    a Later       (submit hooks) the hook keeps it: ``self.later(io)``, then, from any
+                  thread, ``later.done()`` sends it on to the base, ``later.done(status)``
+                  or ``later.fail()`` completes it; on its own thread, exactly once. One
+                  still kept after timeout_ms fails.
+
+A hook that raises fails its I/O, with a log line naming the vbdev and the
+hook (at most 10 a second); the target keeps running. Every I/O completes
+exactly once. A hook's io is its handle for the length of the hook: read it
+with spdk_py.bdev_io (offset_blocks, num_blocks, buffers, ...).
+
+Hooks run on every reactor that submits I/O, one reactor at a time (the
+executor lock); a hook and an RPC handler never run at once.
+
+Dispatch modes: in "python" mode, every I/O of a hooked type enters Python;
+in "hybrid" mode C forwards every I/O except those a policy routes to Python
+(its types, and any I/O touching a block range). Each I/O keeps the mode it
+was submitted in until it completes, so a vbdev switches mode under load.
+
+The vbdevs of every module built on this live in one registry: create()
+makes one over a base (or waits for the base, as SPDK's passthru does),
+delete() removes it, find() looks one up; removing the base removes the
+vbdev; save_config writes each vbdev's create_method with config_params().
 """
 
-from spdk_py.bdev import IoStatus, IoType
-from spdk_py._runtime.binding import binding
-from spdk_py._runtime.io_errors import io_exception
-from spdk_py._runtime.waiters import finished, waiter
+from __future__ import annotations
 
-FAILED = int(IoStatus.FAILED)
+from typing import Any, Callable, Optional, Sequence
 
-# Every Vbdev whose C side may still call into it; tests read its size.
-live = set()
+from spdk_py._runtime import vbdev_registry as _registry
+from spdk_py._runtime.errors import BdevError
+from spdk_py._runtime.later import Later
+from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.vbdev import VbdevEngine
+from spdk_py.bdev import IoType
 
-# Per-type hook names: submit_read, complete_write, ...
-def _hook_name(prefix, io_type):
-    return "%s_%s" % (prefix, io_type.name.lower())
+__all__ = ["Vbdev", "Policy", "Later", "MODES", "create", "delete", "find", "derived_uuid"]
+
+MODES = ("python", "hybrid")
+
+
+class Policy:
+    """Which I/Os a hybrid vbdev sends to Python: these types, and any I/O
+    touching blocks [lba_start, lba_end). The rest stay in C."""
+
+    def __init__(self, io_types: Sequence[str] = (), lba_start: int = 0,
+                 lba_end: int = 0) -> None:
+        unknown = [t for t in io_types if t.upper() not in IoType.__members__]
+        if unknown:
+            raise ValueError("unknown I/O type(s): %s" % ", ".join(unknown))
+        if lba_end and lba_end <= lba_start:
+            raise ValueError("lba_end must be above lba_start")
+        self.io_types = sorted({t.lower() for t in io_types})
+        self.lba_start = lba_start
+        self.lba_end = lba_end
+
+    def type_mask(self) -> int:
+        return sum(1 << IoType[t.upper()] for t in self.io_types)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"io_types": self.io_types, "lba_start": self.lba_start, "lba_end": self.lba_end}
 
 
 class Vbdev:
-    """Subclass and define the hooks you need; see README's "Writing your own module".
+    """A vbdev over one base bdev. Subclass it and define the hooks you need
+    (the module's docstring); create one with spdk_py.vbdev.create()."""
 
-    Per-I/O hooks, all optional:
-      submit_request(ch, io, io_type)     every I/O type's submission
-      submit_<type>(io)                   one type's: submit_read, submit_write, ...
-      complete_io(io, io_type, status)    every I/O type's completion
-      complete_<type>(io, status)         one type's: complete_read, ...
-    An I/O type with no submit hook is forwarded to the base in C, and one with
-    no completion hook completes in C, as the plain passthru would: Python is
-    entered only where it has something to do.
-    """
-
+    _framework = "base"  # its hooks are C's default, not Python's
     product_name = "Python vbdev"
+    # The RPC that recreates this vbdev from a saved config, with config_params().
+    create_method = "bdev_python_passthru_create"
+    # The dispatch modes the class works in.
+    modes: Sequence[str] = MODES
     # Keep a latency histogram of every I/O in C (read with collect_stats).
     latency_histogram = False
     # Whether the base's memory domains are this vbdev's too (SPDK 21.10+):
@@ -41,167 +112,109 @@ class Vbdev:
     # another domain (an RDMA NIC's, an accel engine's) is not in this
     # process's memory. Unset, it is true when the class defines no per-I/O
     # hook; then the bdev layer hands such a vbdev local buffers.
-    memory_domains = None
+    memory_domains: Optional[bool] = None
+    # An I/O a hook keeps (later()) fails after this; 0: never.
+    timeout_ms = 30000
 
-    def __init__(self, name):
-        ffi, lib = binding.require()
-        self.name = name
-        self.exceptions = 0  # raised by this vbdev's per-I/O hooks
-        self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES  # I/Os Python saw, by type
-        self._handle = ffi.new_handle(self)
-        self.node = lib.spdk_py_vbdev_alloc(name.encode(), self.product_name.encode(),
-                                            self._handle)
-        if self.node == ffi.NULL:
-            raise MemoryError("could not allocate vbdev %s" % name)
-        self.node.count_stats = True
-        self.node.latency_hist = self.latency_histogram
-        self.bind_hooks()
-        live.add(self)
-
-    # Classes whose hooks count as "not defined": C runs the plain passthru instead.
-    def plain_classes(self):
-        return (Vbdev,)
-
-    def _defines(self, attr):
-        owner = next((k for k in type(self).__mro__ if attr in vars(k)), None)
-        return owner is not None and owner not in self.plain_classes()
-
-    def _hooks(self, generic, prefix):
-        """(bound hook by I/O type or None where C does it, their types as a bit
-        mask, whether the hook is the generic one)."""
-        num_types = len(self.python_ios)
-        if self._defines(generic):
-            return [getattr(self, generic)] * num_types, (1 << num_types) - 1, True
-        hooks = [None] * num_types
-        for t in IoType:
-            if self._defines(_hook_name(prefix, t)):
-                hooks[t] = getattr(self, _hook_name(prefix, t))
-        return hooks, sum(1 << t for t, hook in enumerate(hooks) if hook is not None), False
-
-    def bind_hooks(self):
-        """Tell C which I/O types Python hooks; again after the class changes (reload)."""
-        self._submit_hooks, submit_mask, self._submit_generic = self._hooks("submit_request",
-                                                                           "submit")
-        self._complete_hooks, complete_mask, self._complete_generic = self._hooks("complete_io",
-                                                                                 "complete")
-        self.node.submit_types = submit_mask
-        self.node.complete_types = complete_mask
-        if self._defines("memory_domains"):
-            self.node.memory_domains = bool(self.memory_domains)
-        else:
-            self.node.memory_domains = not (submit_mask or complete_mask)
+    def __init__(self, name: str, mode: str = "python") -> None:
+        self._engine = VbdevEngine(self, name, mode)
+        self.policy = Policy()
 
     @property
-    def bdev(self):
-        """The struct spdk_bdev * this vbdev registers."""
-        return binding.ffi.addressof(self.node.bdev)
+    def name(self) -> str:
+        return self._engine.name
 
-    # A submit hook must forward, queue or complete the I/O (through the
-    # lib.spdk_py_base_*/spdk_py_io_* helpers, or spdk_py.io); one it leaves
-    # untaken, by returning or raising, C fails. A completion hook returns the
-    # status to complete the I/O with (None: unchanged).
+    @property
+    def mode(self) -> str:
+        """"python" or "hybrid": the mode each I/O takes when it is submitted."""
+        return self._engine.mode
 
-    def io_type_supported(self, io_type):
-        return False
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        self._engine.mode = mode
+        _registry.remember(self.name, mode=mode)  # a re-creation keeps it
 
-    # What C calls: a batch of I/Os per call, dispatched to the hooks. Override
-    # for speed; an exception fails only its own I/O.
-    def submit_batch(self, ch, ios, types, n):
-        hooks, generic = self._submit_hooks, self._submit_generic
-        seen = self.python_ios
-        for i in range(n):
-            io_type = types[i]
-            seen[io_type] += 1
-            hook = hooks[io_type]
-            if hook is None:  # C's to forward (it was queued while Python paused)
-                binding.lib.spdk_py_forward(ios[i])
-                continue
-            try:
-                if generic:
-                    hook(ch, ios[i], io_type)
-                else:
-                    hook(ios[i])
-            except Exception as exc:
-                io_exception(self, hook.__name__, io_type, exc)
+    @property
+    def base_name(self) -> str:
+        return self._engine.base_name
 
-    def complete_batch(self, ios, types, statuses, n):
-        hooks, generic = self._complete_hooks, self._complete_generic
-        for i in range(n):
-            io_type = types[i]
-            hook = hooks[io_type]
-            if hook is None:
-                continue
-            try:
-                if generic:
-                    status = hook(ios[i], io_type, statuses[i])
-                else:
-                    status = hook(ios[i], statuses[i])
-                if status is not None:
-                    statuses[i] = status
-            except Exception as exc:
-                statuses[i] = FAILED
-                io_exception(self, hook.__name__, io_type, exc)
+    @property
+    def uuid(self) -> str:
+        return _registry.bdev_uuid(self._engine.bdev)
 
-    # Control-path hooks.
-    def dump_info(self):
+    @property
+    def exceptions(self) -> int:
+        """How many times this vbdev's per-I/O hooks raised."""
+        return self._engine.exceptions
+
+    @property
+    def python_ios(self) -> list[int]:
+        """I/Os Python saw, by I/O type."""
+        return self._engine.python_ios
+
+    def apply_policy(self, policy: Policy) -> None:
+        """Hybrid mode's routing: the I/Os that go to Python."""
+        self._engine.route(policy.type_mask(), policy.lba_start, policy.lba_end)
+        self.policy = policy
+        _registry.remember(self.name, policy=policy)
+
+    def later(self, io: int) -> Later:
+        """Keep io past its submit hook (module docstring); return the Later."""
+        return self._engine.later(io)
+
+    def io_type_supported(self, io_type: int) -> bool:
+        """Whether the vbdev advertises io_type: by default, what its base
+        says, for the types C forwards."""
+        return self._engine.base_supports(io_type)
+
+    def dump_info(self) -> Optional[tuple[str, dict[str, Any]]]:
         """(key, value) written into bdev_get_bdevs' driver_specific, or None."""
         return None
 
-    def destruct(self):
-        return 0
+    def config_params(self) -> dict[str, Any]:
+        """create_method's params that recreate this vbdev (save_config)."""
+        return {"base_bdev_name": self.base_name, "name": self.name, "mode": self.mode,
+                "policy": self.policy.to_json(), "stats": self._engine.counting,
+                "uuid": self.uuid}
 
-    def collect(self, done, counters=False):
-        """done(rc, out): out is a struct spdk_py_stats summed over every
-        channel, each read on its own thread. The per-type counters are whole
-        only with counters (the bdev layer's count of reads, writes and unmaps
-        is added in, one more pass over the channels)."""
-        ffi, lib = binding.require()
-        out = ffi.new("struct spdk_py_stats *")
-        cb_arg = waiter(lambda rc: done(rc, out))
-        rc = lib.spdk_py_vbdev_collect_stats(self.node, out, counters, cb_arg)
-        if rc:
-            finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
-
-    def collect_stats(self, done):
-        """done(rc, stats): per I/O type {ios, blocks, errors, latency_ticks,
-        latency_samples, nomem_queued} (latency_hist too, if the class keeps a
-        histogram), summed over every channel; names from IoType, types with
-        no I/O left out. Successful reads, writes and unmaps are the bdev
-        layer's own count, with every I/O's latency (a zero-copy start counts
-        as a read or a write there too, as in bdev_get_iostat); the shim counts
-        the rest, sampling latency. rc is -ENODEV once the vbdev is being
-        unregistered."""
-        buckets = binding.lib.SPDK_PY_HIST_BUCKETS
-
-        def collected(rc, out):
-            stats = {}
-            for t in IoType:
-                s = out.by_type[t]
-                if s.ios or s.nomem_queued:
-                    stats[t.name.lower()] = {"ios": s.ios, "blocks": s.blocks,
-                                             "errors": s.errors,
-                                             "latency_ticks": s.latency_ticks,
-                                             "latency_samples": s.latency_samples,
-                                             "nomem_queued": s.nomem_queued}
-                    if self.latency_histogram:
-                        stats[t.name.lower()]["latency_hist"] = list(
-                            out.latency_hist[t * buckets:(t + 1) * buckets])
-            done(rc, stats)
-        self.collect(collected, counters=True)
-
-    def released(self):
-        """The C side is gone: nothing will call into this object again."""
-        live.discard(self)
-
-    def free(self):
-        """Undo __init__ on a vbdev that was never registered."""
-        binding.lib.spdk_py_vbdev_free(self.node)
-        self.node = binding.ffi.NULL
-        live.discard(self)
+    def collect_stats(self) -> Future:
+        """A Future of the per-type figures, summed over every channel: per I/O
+        type name {ios, blocks, errors, latency_ticks, latency_samples,
+        nomem_queued} (latency_hist too, if the class keeps a histogram);
+        types with no I/O left out. Successful reads, writes and unmaps are
+        the bdev layer's own count, with every I/O's latency (a zero-copy
+        start counts as a read or a write there too, as in bdev_get_iostat);
+        the shim counts the rest, sampling latency. It fails with
+        BdevError(ENODEV) once the vbdev is being deleted."""
+        return self._engine.collect_stats()
 
 
-def unregister(vbdev, done):
-    """spdk_bdev_unregister() of vbdev; done(rc) runs when the bdev layer
-    finishes (after any stats collection in flight)."""
-    binding.lib.spdk_py_vbdev_unregister(vbdev.node, waiter(done))
+def create(base_bdev_name: str, name: str, factory: Callable[[str, str], Vbdev],
+           mode: str = "python", policy: Optional[Policy] = None, stats: bool = True,
+           uuid: Optional[str] = None) -> None:
+    """Create vbdev name over base_bdev_name: factory(name, mode) makes it (a
+    Vbdev subclass, or a functools.partial of one: hot reload remaps those).
+    A base that does not exist yet is waited for: the vbdev appears when it
+    does. BdevError: EEXIST for a name taken, EPERM for a base another module
+    claims, ENOMEM."""
+    rc = _registry.create(base_bdev_name, name, mode, factory, policy or Policy(), stats, uuid)
+    if rc:
+        raise BdevError(-rc, "could not create vbdev %s over %s" % (name, base_bdev_name))
 
+
+def delete(name: str) -> Future:
+    """Delete vbdev name (or cancel one waiting for its base); a Future of 0
+    once it is gone, or -ENODEV if there is none."""
+    return _registry.delete(name)
+
+
+def find(name: str) -> Optional[Vbdev]:
+    """The vbdev of that name, if it exists (registered: its base is there)."""
+    return _registry.find_node(name)
+
+
+def derived_uuid(base_uuid: str) -> str:
+    """The UUID a vbdev gets over a base with base_uuid, unless given one:
+    a name-based (SHA-1) UUID under spdk_py's own namespace, as SPDK's passthru
+    derives its own (23.05+): the same at every start."""
+    return _registry.derived_uuid(base_uuid)

@@ -21,30 +21,18 @@ Python thread, not on the reactor.
 import os
 import queue
 import threading
+from typing import Any, Callable, Optional
 
-from spdk_py._runtime.binding import binding
+from spdk_py._runtime.cores import reactor_cores, worker_cores
 
-
-def reactor_cores():
-    """The cores SPDK's reactors run on."""
-    lib = binding.require()[1]
-    cores, core = [], lib.spdk_env_get_first_core()
-    while core != 0xFFFFFFFF:  # UINT32_MAX ends SPDK's iteration
-        cores.append(core)
-        core = lib.spdk_env_get_next_core(core)
-    return cores
+__all__ = ["start", "Pool", "worker_cores", "reactor_cores"]
 
 
-def worker_cores():
-    online = set(range(os.cpu_count() or 1))
-    return (online - set(reactor_cores())) or online
-
-
-def start(target, *args, name=None):
+def start(target: Callable[..., Any], *args: Any, name: Optional[str] = None) -> threading.Thread:
     """A daemon thread running target(*args) on the cores no reactor uses."""
     cores = worker_cores()
 
-    def run():
+    def run() -> None:
         os.sched_setaffinity(0, cores)
         target(*args)
     thread = threading.Thread(target=run, name=name, daemon=True)
@@ -58,22 +46,23 @@ class Pool:
     get, and the last one out runs done(*done_args), so that what the calls
     use (a file descriptor) is released only when no call can use it."""
 
-    def __init__(self, count, name, done=None, done_args=()):
-        self.work = queue.SimpleQueue()
+    def __init__(self, count: int, name: str, done: Optional[Callable[..., Any]] = None,
+                 done_args: tuple = ()) -> None:
+        self.work: queue.SimpleQueue = queue.SimpleQueue()
         self.count = self.running = count
         self.lock = threading.Lock()
         self.done, self.done_args = done, done_args
         for i in range(count):
             start(self._run, name="%s-%d" % (name, i))
 
-    def put(self, call, *args):
+    def put(self, call: Callable[..., Any], *args: Any) -> None:
         self.work.put((call, args))
 
-    def close(self):
+    def close(self) -> None:
         for _ in range(self.count):
             self.work.put(None)
 
-    def _run(self):
+    def _run(self) -> None:
         while True:
             item = self.work.get()
             if item is None:

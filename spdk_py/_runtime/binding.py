@@ -2,29 +2,32 @@
 
 Inside an SPDK target the shim's embedded interpreter installs them at start;
 anywhere else (tests, the CLI) there is no lib, and asking for it says so.
+Only spdk_py._runtime uses it: the public modules never touch lib.
 """
 
+from __future__ import annotations
 
-class NotInTarget(RuntimeError):
-    """Raised when code that needs SPDK runs outside an SPDK target."""
+from typing import Any
+
+from spdk_py._runtime.errors import NotInTarget
 
 
 class Binding:
-    def __init__(self):
-        self.ffi = None
-        self.lib = None
+    def __init__(self) -> None:
+        self.ffi: Any = None
+        self.lib: Any = None
 
-    def install(self, ffi, lib):
+    def install(self, ffi: Any, lib: Any) -> None:
         if self.lib is not None:
             raise RuntimeError("spdk_py binding installed twice")
         self.ffi = ffi
         self.lib = lib
 
     @property
-    def installed(self):
+    def installed(self) -> bool:
         return self.lib is not None
 
-    def require(self):
+    def require(self) -> tuple[Any, Any]:
         """(ffi, lib), or NotInTarget with what to do instead."""
         if self.lib is None:
             raise NotInTarget(

@@ -1,36 +1,40 @@
-"""The embedded host: every extern "Python" callback the shim calls lands here.
+"""The embedded host: Python's start in the target, and every extern "Python"
+callback the shim calls (each named python_*: where C enters Python).
 
 No Python exception crosses into C. A callback that fails on behalf of an I/O
 returns a value that makes C fail that I/O; one that fails on the control path
 logs and returns its error value; the target keeps running either way.
 """
 
+from __future__ import annotations
+
 import functools
 import gc
-import importlib
 import json
+import os
 import sys
 import traceback
 from time import perf_counter_ns
+from types import ModuleType
+from typing import Any, Callable
 
-from spdk_py import app, bdev, jsonrpc, log, nvme_cmd  # noqa: F401 (nvme_cmd: its RPC)
-from spdk_py._runtime import introspect, reload, waiters  # noqa: F401 (their RPCs)
-from spdk_py._runtime.io_errors import io_exception
+from spdk_py._runtime import (app, bdev, completion, disk_registry, introspect, log,
+                              plugins as plugin_names, reload, rpc, vbdev_registry)
 from spdk_py._runtime.binding import binding
-from spdk_py._runtime.plugins import configured as configured_plugins
+from spdk_py._runtime.io_errors import io_exception
 
 # How long a Python thread may hold the GIL while another waits for it.
 SWITCH_INTERVAL_S = 0.0001
 
 # The plugin modules loaded at start, in order.
-plugins = []
+plugins: list[ModuleType] = []
 
 
-def _control_exception(what):
+def _control_exception(what: str) -> None:
     log.error("%s raised:\n%s" % (what, traceback.format_exc()))
 
 
-def _each_plugin(hook, *args):
+def _each_plugin(hook: str, *args: Any) -> list:
     """Call hook on every plugin that defines it; one failing does not stop the rest."""
     results = []
     for plugin in plugins:
@@ -44,18 +48,25 @@ def _each_plugin(hook, *args):
     return results
 
 
-def load_plugins():
-    for name in configured_plugins():
-        plugins.append(importlib.import_module(name))
+def load_plugins() -> None:
+    # The working directory, as for `python -c`: a user's own module is found there.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, "")
+    for name in plugin_names.configured():
+        plugins.append(plugin_names.import_plugin(name))
+    for name in plugin_names.SERVICES:
+        plugin_names.import_plugin(name)
+    reload.plugins = plugins
+    introspect.plugins = plugins
 
 
-def _guarded(ffi, error=None):
+def _guarded(ffi: Any, error: Any = None) -> Callable[[Callable], Callable]:
     """ffi.def_extern for a callback of C's: whatever it raises is logged and
     it returns error, so no exception reaches cffi (which would print
     "Exception ignored" and return 0, or garbage, to C)."""
-    def define(func):
+    def define(func: Callable) -> Callable:
         @functools.wraps(func)
-        def guarded(*args):
+        def guarded(*args: Any) -> Any:
             try:
                 return func(*args)
             except BaseException:
@@ -65,21 +76,22 @@ def _guarded(ffi, error=None):
     return define
 
 
-def install(ffi, lib):
+def install(ffi: Any, lib: Any) -> None:
     """Bind ffi/lib and define every extern "Python" function on them."""
     binding.install(ffi, lib)
-    bdev.check_against(lib)
     from_handle = ffi.from_handle
 
     @_guarded(ffi, error=-1)
-    def spdk_py_start():
+    def python_start() -> int:
         # A reactor that enters Python waits for a worker thread holding the
         # GIL until the worker blocks or this interval runs out (default 5 ms):
         # keep a reactor's wait well under a millisecond.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
+            log.check_levels(lib)
             load_plugins()
-            jsonrpc.register_all()
+            bdev.check_all()
+            rpc.register_all()
         except Exception:
             _control_exception("spdk_py start")
             return -1
@@ -93,31 +105,45 @@ def install(ffi, lib):
         return 0
 
     @_guarded(ffi)
-    def spdk_py_module_fini():
+    def python_module_fini() -> None:
+        vbdev_registry.fini()
         _each_plugin("fini")
 
     @_guarded(ffi)
-    def spdk_py_examine(bdev_ptr):
+    def python_examine(bdev_ptr: Any) -> None:
         name = ffi.string(lib.spdk_bdev_get_name(bdev_ptr)).decode()
+        vbdev_registry.examine(name)
         _each_plugin("examine", name)
 
     @_guarded(ffi, error=0)
-    def spdk_py_config_json(w):
-        for entries in _each_plugin("config_json"):
-            for text in entries:
-                raw = text.encode()
-                lib.spdk_json_write_val_raw(w, raw, len(raw))
+    def python_config_json(w: Any) -> int:
+        entries = vbdev_registry.config_json() + disk_registry.config_json()
+        for more in _each_plugin("config_json"):
+            entries.extend(more)
+        for text in entries:
+            raw = text.encode()
+            lib.spdk_json_write_val_raw(w, raw, len(raw))
         return 0
 
-    # The batch hooks handle each I/O's exception themselves; what escapes
-    # them makes C fail the I/Os the batch had not dealt with.
+    # A vbdev's batches handle each I/O's exception themselves; what escapes
+    # fails the I/Os of the batch (C held every status at FAILED).
     @_guarded(ffi, error=-1)
-    def spdk_py_submit_batch(py, ch, ios, types, n):
-        vb = from_handle(py)
+    def python_submit_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
+        engine = from_handle(py)
         try:
-            vb.submit_batch(ch, ios, types, n)
+            engine.submit_batch(ios, types, statuses, n)
         except Exception as exc:
-            io_exception(vb, "submit_batch", types[0], exc)
+            io_exception(engine, "submit_batch", types[0], exc)
+            return -1
+        return 0
+
+    @_guarded(ffi, error=-1)
+    def python_complete_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
+        engine = from_handle(py)
+        try:
+            engine.complete_batch(ios, types, statuses, n)
+        except Exception as exc:
+            io_exception(engine, "complete_batch", types[0], exc)
             return -1
         return 0
 
@@ -125,8 +151,8 @@ def install(ffi, lib):
     # escapes fails the batch (C pre-set every status to FAILED and every
     # route to none; run_batch writes them back only at its end).
     @_guarded(ffi, error=-1)
-    def spdk_py_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, routes, n,
-                           entered):
+    def python_disk_batch(py: Any, ios: Any, types: Any, offsets: Any, nblocks: Any, bases: Any,
+                          lens: Any, statuses: Any, routes: Any, n: int, entered: Any) -> int:
         entered[0] = perf_counter_ns()  # no C call first: it would release the GIL
         from_handle(py).run_batch(ios, types, offsets, nblocks, bases, lens, statuses, routes, n)
         return 0
@@ -134,30 +160,20 @@ def install(ffi, lib):
     # A disk over bases (spdk_py.base_bdevs): this thread's channel of each
     # base, and the bases C failed.
     @_guarded(ffi, error=-1)
-    def spdk_py_disk_bind_bases(py, table):
+    def python_disk_bind_bases(py: Any, table: Any) -> int:
         from_handle(py).bind_bases(table)
         return 0
 
     @_guarded(ffi)
-    def spdk_py_disk_bases_failed(py, slots, status):
+    def python_disk_bases_failed(py: Any, slots: int, status: int) -> None:
         from_handle(py).bases_failed(slots, status)
 
-    @_guarded(ffi, error=-1)
-    def spdk_py_complete_batch(py, ios, types, statuses, n):
-        vb = from_handle(py)
-        try:
-            vb.complete_batch(ios, types, statuses, n)
-        except Exception as exc:
-            io_exception(vb, "complete_batch", types[0], exc)
-            return -1
-        return 0
-
     @_guarded(ffi, error=False)
-    def spdk_py_io_type_supported(py, io_type):
-        return bool(from_handle(py).io_type_supported(io_type))
+    def python_io_type_supported(py: Any, io_type: int) -> bool:
+        return from_handle(py).io_type_supported(io_type)
 
     @_guarded(ffi, error=0)
-    def spdk_py_dump_info_json(py, w):
+    def python_dump_info_json(py: Any, w: Any) -> int:
         info = from_handle(py).dump_info()
         if info is not None:
             key, value = info
@@ -166,62 +182,63 @@ def install(ffi, lib):
         return 0
 
     @_guarded(ffi, error=0)
-    def spdk_py_destruct(py):
+    def python_destruct(py: Any) -> int:
         return from_handle(py).destruct()
 
     @_guarded(ffi)
-    def spdk_py_vbdev_released(py):
+    def python_released(py: Any) -> None:
         from_handle(py).released()
 
     @_guarded(ffi)
-    def spdk_py_base_event(event_type, bdev_ptr):
+    def python_base_event(event_type: int, bdev_ptr: Any) -> None:
+        vbdev_registry.base_event(event_type, bdev_ptr)
         _each_plugin("base_event", event_type, bdev_ptr)
 
     # -1 (before Python answered) makes C answer with an internal error;
-    # jsonrpc.call itself answers every request exactly once.
+    # rpc.call itself answers every request exactly once.
     @_guarded(ffi, error=-1)
-    def spdk_py_rpc_call(method, request, params, length):
+    def python_rpc_call(method: Any, request: Any, params: Any, length: int) -> int:
         text = ffi.unpack(params, length).decode() if params != ffi.NULL else None
-        jsonrpc.call(ffi.string(method).decode(), request, text)
+        rpc.call(ffi.string(method).decode(), request, text)
         return 0
 
     @_guarded(ffi)
-    def spdk_py_done(key, rc):
-        waiters.finished(int(ffi.cast("uintptr_t", key)), rc)
+    def python_done(cb_arg: Any, rc: int) -> None:
+        completion.finished(cb_arg, rc)
 
     # Python on SPDK's threads: pollers, messages, own I/O, the app's start.
     @_guarded(ffi, error=-1)
-    def spdk_py_poll(py):
+    def python_poll(py: Any) -> int:
         return from_handle(py).run()
 
     @_guarded(ffi)
-    def spdk_py_message(py):
+    def python_message(py: Any) -> None:
         from_handle(py).run()
 
     @_guarded(ffi)
-    def spdk_py_bdev_desc_event(py, event_type):
+    def python_bdev_desc_event(py: Any, event_type: int) -> None:
         from_handle(py).event(event_type)
 
     @_guarded(ffi)
-    def spdk_py_io_channel_batch(py, tags, statuses, n):
+    def python_io_channel_batch(py: Any, tags: Any, statuses: Any, n: int) -> None:
         from_handle(py).batch(tags, statuses, n)
 
     @_guarded(ffi)
-    def spdk_py_io_channel_bulk(py, slots, statuses, n):
+    def python_io_channel_bulk(py: Any, slots: Any, statuses: Any, n: int) -> None:
         from_handle(py).bulk_batch(slots, statuses, n)
 
     @_guarded(ffi)
-    def spdk_py_io_channel_closed(py):
+    def python_io_channel_closed(py: Any) -> None:
         from_handle(py).closed()
 
     @_guarded(ffi, error=-1)
-    def spdk_py_io_device_channel(py, key, create):
+    def python_io_device_channel(py: Any, key: Any, create: bool) -> int:
         return from_handle(py).channel_event(key, create)
 
     @_guarded(ffi, error=-1)
-    def spdk_py_io_device_each(py, key):
+    def python_io_device_each(py: Any, key: Any) -> int:
         return from_handle(py).run(key)
 
     @_guarded(ffi)
-    def spdk_py_app_started():
+    def python_app_started() -> None:
         app.started()

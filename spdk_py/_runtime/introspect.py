@@ -1,19 +1,23 @@
 """What the embedded host holds right now, for tests and for people chasing a leak."""
 
+from __future__ import annotations
+
 import sys
+from types import ModuleType
 
-from spdk_py import disk, vbdev
-from spdk_py._runtime import waiters
-from spdk_py.jsonrpc import rpc_method
+from spdk_py._runtime import completion, disk_registry, rpc, vbdev
+
+# The plugin modules loaded (the host's list, set at start).
+plugins: list[ModuleType] = []
 
 
-@rpc_method("spdk_py_get_objects")
-def spdk_py_get_objects(params):
+def spdk_py_get_objects(params: dict) -> dict:
     """Counts of the Python objects the shim may still call into."""
-    from spdk_py._runtime import host
-
-    return {"vbdevs": len(vbdev.live), "disks": len(disk.disks),
-            "waiters": len(waiters.pending()),
-            "plugins": [p.__name__ for p in host.plugins],
+    return {"vbdevs": len(vbdev.live()), "disks": len(disk_registry.disks),
+            "waiters": completion.pending(),
+            "plugins": [p.__name__ for p in plugins],
             "python": "%d.%d.%d" % sys.version_info[:3],
             "switch_interval_s": sys.getswitchinterval()}
+
+
+rpc.define("spdk_py_get_objects", spdk_py_get_objects, None, None, rpc.RUNTIME, False, None)

@@ -25,42 +25,46 @@ import importlib.util
 import sys
 import time
 import traceback
+from types import ModuleType
+from typing import Any, Optional
 
-from spdk_py import disk, jsonrpc, log, passthru, vbdev
-from spdk_py._runtime import waiters
+from spdk_py._runtime import completion, disk_registry, log, rpc, vbdev, vbdev_registry
 from spdk_py._runtime.binding import binding
-from spdk_py.jsonrpc import RpcError, rpc_method
+from spdk_py._runtime.errors import RpcError
+from spdk_py._runtime.rpc import INVALID_PARAMS, Request
 
 QUIESCE_TIMEOUT_S = 10.0
 POLL_US = 1000
 
+# The plugin modules loaded (the host's list, set at start).
+plugins: list[ModuleType] = []
+
 _in_progress = False
 
 
-def _reloadable(name):
-    from spdk_py._runtime import host  # the loaded plugins; host imports this module
-
-    if name.split(".")[0] == "spdk_py":
-        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is part of spdk_py and cannot be reloaded; "
+def _reloadable(name: str) -> ModuleType:
+    if name.split(".")[0] == "spdk_py" and not name.startswith("spdk_py.examples."):
+        raise RpcError(INVALID_PARAMS, "%s is part of spdk_py and cannot be reloaded; "
                        "restart the target to change it" % name)
-    loaded = [p.__name__ for p in host.plugins]
+    module = sys.modules.get(name)
+    loaded = [p.__name__ for p in plugins]
     # A loaded plugin, or the module of a live Python disk's class.
-    disk_modules = {type(d).__module__ for d in disk.disks.values()}
-    if name not in loaded and name not in disk_modules:
-        raise RpcError(jsonrpc.INVALID_PARAMS, "%s is not a loaded plugin (loaded: %s) nor a "
+    disk_modules = {type(d).__module__ for d in disk_registry.disks.values()}
+    if module is None or module.__name__ not in loaded + sorted(disk_modules):
+        raise RpcError(INVALID_PARAMS, "%s is not a loaded plugin (loaded: %s) nor a "
                        "disk plugin in use" % (name, ", ".join(loaded + sorted(disk_modules))))
-    return sys.modules[name]
+    return module
 
 
-def _load(old):
+def _load(old: ModuleType) -> tuple[ModuleType, dict]:
     """(new module, its RPC methods): the new code run aside, sys.modules untouched."""
     name = old.__name__
     try:
-        spec = importlib.util.find_spec(name)
+        spec: Any = importlib.util.find_spec(name)
         # Compiled from the source now: a .pyc of the same second and size could be stale.
         code = compile(spec.loader.get_source(name), spec.origin, "exec")
         new = importlib.util.module_from_spec(spec)
-        with jsonrpc.staged() as methods:
+        with rpc.staged() as methods:
             # Code that looks itself up while it runs (dataclasses do) finds the new module.
             sys.modules[name] = new
             try:
@@ -71,24 +75,29 @@ def _load(old):
         log.error("reload of %s failed:\n%s" % (name, traceback.format_exc()))
         raise RpcError(-errno.EINVAL, "%s: the new code failed, the old code keeps running: "
                        "%s" % (name, _describe(exc))) from None
-    taken = [m for m in methods if m in jsonrpc.methods
-             and jsonrpc.methods[m].func.__module__ != name]
+    taken = [m for m in methods if m in rpc.methods
+             and rpc.methods[m].func.__module__ != name]
     if taken:
         raise RpcError(-errno.EEXIST, "%s: RPC method(s) %s belong to another plugin"
                        % (name, ", ".join(taken)))
     return new, methods
 
 
-def _describe(exc):
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
         return "SyntaxError: %s (%s, line %s)" % (exc.msg, exc.filename, exc.lineno)
     return "%s: %s" % (type(exc).__name__, exc)
 
 
-def _new_class(new, cls):
-    """The new module's class of the same name, which must still be a Vbdev
-    (or a Disk, for a disk's class)."""
-    kind = disk.Disk if issubclass(cls, disk.Disk) else vbdev.Vbdev
+def _framework_base(cls: type) -> type:
+    """The framework class cls is built on (spdk_py.vbdev.Vbdev, spdk_py.disk.Disk, ...)."""
+    return next(k for k in cls.__mro__ if vars(k).get("_framework") == "base")
+
+
+def _new_class(new: Any, cls: type) -> type:
+    """The new module's class of the same name, which must still be built on
+    the same framework class (a Vbdev, a Disk)."""
+    kind = _framework_base(cls)
     replacement = getattr(new, cls.__qualname__, None)
     if not (isinstance(replacement, type) and issubclass(replacement, kind)):
         raise RpcError(-errno.EINVAL, "%s: the new code has no %s class %s, which live "
@@ -97,7 +106,7 @@ def _new_class(new, cls):
     return replacement
 
 
-def _remap_factory(factory, name, new):
+def _remap_factory(factory: Any, name: str, new: Any) -> Any:
     """A pending creation's factory, pointed at the new code's class."""
     if isinstance(factory, functools.partial):
         return functools.partial(_remap_factory(factory.func, name, new), *factory.args,
@@ -110,48 +119,50 @@ def _remap_factory(factory, name, new):
 class Reload:
     """One reload, answered on request when done."""
 
-    def __init__(self, request, old):
+    def __init__(self, request: Request, old: ModuleType) -> None:
         self.request = request
         self.old = old
         self.name = old.__name__
         self.new, self.methods = _load(old)
-        self.vbdevs = [vb for vb in vbdev.live if type(vb).__module__ == self.name]
+        self.vbdevs = [vb for vb in vbdev.live() if type(vb).__module__ == self.name]
         # Disks' batches run under the executor lock, which the swap holds:
         # they need no pause of their own.
-        self.disks = [d for d in disk.disks.values() if type(d).__module__ == self.name]
+        self.disks = [d for d in disk_registry.disks.values() if type(d).__module__ == self.name]
         # Every class the swap needs, checked before anything pauses.
         self.classes = {type(obj): _new_class(self.new, type(obj))
                         for obj in self.vbdevs + self.disks}
         self.factories = {n: _remap_factory(n.factory, self.name, self.new)
-                          for n in passthru.bdev_names}
+                          for n in vbdev_registry.bdev_names}
         self.started = time.monotonic()
 
-    def start(self):
+    def start(self) -> None:
         binding.lib.spdk_py_pause(True)
         self._poll()
 
-    def _later(self, step):
-        rc = binding.lib.spdk_py_call_later(POLL_US, waiters.waiter(lambda rc: step()))
+    def _later(self, step: Any) -> None:
+        rc = binding.lib.spdk_py_call_later(POLL_US, completion.waiter(lambda rc: step()))
         if rc:
             self._finish(RpcError.from_errno(rc, "cannot wait for I/O to quiesce"))
 
-    def _poll(self):
+    def _poll(self) -> None:
         """Sum the I/Os in Python's hands over every vbdev's channels."""
-        nodes = list(vbdev.live)
+        nodes = list(vbdev.live())
         tally = {"pending": len(nodes), "active": 0, "rc": 0}
 
-        def counted(rc, out):
-            tally["active"] += out.python_active if rc == 0 else 0
-            tally["rc"] = tally["rc"] or rc
+        def counted(future: Any) -> None:
+            exc = future.exception()
+            tally["active"] += future.result().python_active if exc is None else 0
+            tally["rc"] = tally["rc"] or (-(getattr(exc, "errno", 0) or errno.EIO)
+                                          if exc is not None else 0)
             tally["pending"] -= 1
             if tally["pending"] == 0:
                 self._polled(tally["active"], tally["rc"])
         if not nodes:
             self._polled(0, 0)
-        for node in nodes:
-            node.collect(counted)
+        for vb in nodes:
+            vb._engine.collect().add_done_callback(counted)
 
-    def _polled(self, active, rc):
+    def _polled(self, active: int, rc: int) -> None:
         if rc == 0 and active == 0:
             self._swap_when_unlocked()
         elif time.monotonic() - self.started > QUIESCE_TIMEOUT_S:
@@ -161,7 +172,7 @@ class Reload:
         else:
             self._later(self._poll)
 
-    def _swap_when_unlocked(self):
+    def _swap_when_unlocked(self) -> None:
         # Quiet, but a reactor may be between polls holding the executor lock.
         if binding.lib.spdk_py_try_lock_executor() != 0:
             self._later(self._swap_when_unlocked)
@@ -179,33 +190,31 @@ class Reload:
         finally:
             binding.lib.spdk_py_unlock_executor()
 
-    def _swap(self):
-        from spdk_py._runtime import host
-
+    def _swap(self) -> None:
         migrate = getattr(self.new, "migrate", None)
         if migrate is not None:
             migrate(self.old)
         # Nothing below fails short of a bug: the swap is all or nothing.
-        sys.modules[self.name] = self.new
-        parent, _, leaf = self.name.rpartition(".")
-        if parent:
-            setattr(sys.modules[parent], leaf, self.new)
-        if self.old in host.plugins:
-            host.plugins[host.plugins.index(self.old)] = self.new
-        for method in [m for m, d in jsonrpc.methods.items() if d.func.__module__ == self.name]:
-            del jsonrpc.methods[method]
-        jsonrpc.methods.update(self.methods)
-        jsonrpc.register_all(self.methods)
-        for vb in self.vbdevs:
-            vb.__class__ = self.classes[type(vb)]
-            vb.bind_hooks()
-        for d in self.disks:
-            d.__class__ = self.classes[type(d)]
-            d._bind_hooks()
-        for pending in passthru.bdev_names:
+        # Under every name it is imported by (a checkout's examples.* names
+        # spdk_py.examples.*' modules too).
+        for key in [k for k, m in sys.modules.items() if m is self.old]:
+            sys.modules[key] = self.new
+            parent, _, leaf = key.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], leaf, self.new)
+        if self.old in plugins:
+            plugins[plugins.index(self.old)] = self.new
+        for method in [m for m, d in rpc.methods.items() if d.func.__module__ == self.name]:
+            del rpc.methods[method]
+        rpc.methods.update(self.methods)
+        rpc.register_all(self.methods)
+        for obj in self.vbdevs + self.disks:
+            obj.__class__ = self.classes[type(obj)]
+            obj._engine.bind_hooks()
+        for pending in vbdev_registry.bdev_names:
             pending.factory = self.factories.get(pending, pending.factory)
 
-    def _finish(self, error):
+    def _finish(self, error: Optional[RpcError]) -> None:
         global _in_progress
         binding.lib.spdk_py_pause(False)
         _in_progress = False
@@ -220,8 +229,7 @@ class Reload:
                              "methods": list(self.methods), "took_ms": round(took_ms, 3)})
 
 
-@rpc_method("spdk_py_reload_plugin", params={"name": str}, deferred=True)
-def spdk_py_reload_plugin(request, params):
+def spdk_py_reload_plugin(request: Request, params: dict) -> None:
     """Reload a plugin module's code in the running target, I/O quiesced for the swap."""
     global _in_progress
     if _in_progress:
@@ -229,3 +237,7 @@ def spdk_py_reload_plugin(request, params):
     job = Reload(request, _reloadable(params["name"]))
     _in_progress = True
     job.start()
+
+
+rpc.define("spdk_py_reload_plugin", spdk_py_reload_plugin, {"name": str}, None, rpc.RUNTIME,
+           True, None)

@@ -110,11 +110,10 @@ def main(argv=None):
     parser.add_argument("--methods-header", required=True, help="the header of RPC methods")
     args = parser.parse_args(argv)
     make_ffi(spdk_version(args.spdk_include)).emit_c_code(args.output)
-    from spdk_py import jsonrpc
-    from spdk_py._runtime import plugins
+    from spdk_py._runtime import plugins, rpc
 
     pathlib.Path(args.methods_header).write_text(
-        methods_header(jsonrpc.defined_by(plugins.BUILTIN + plugins.DEFAULT)))
+        methods_header(rpc.defined_by(plugins.BUILTIN + plugins.DEFAULT)))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ path in SPDK_PY_PATH; then the binary replaces this process.
 import os
 import sys
 
-from spdk_py import app, jsonrpc
-from spdk_py._runtime import plugins as plugin_names
+from spdk_py._runtime import plugins as plugin_names, rpc
+from spdk_py._runtime.app import MAIN_ENV
 from spdk_py.tools import provision, shim, spdk_identity
 
 APPS = ("spdk_tgt", "nvmf_tgt", "bdevperf", "spdk_dd")
@@ -35,12 +35,12 @@ def app_env(install, shim_path, plugins=None, base=None, main=None):
     env["SPDK_PY_PATH"] = ":".join(filter(None, [os.environ.get("PYTHONPATH"),
                                                  shim.python_path()]))
     if main:
-        env[app.MAIN_ENV] = main
+        env[MAIN_ENV] = main
     if plugins:
         env["SPDK_PY_PLUGINS"] = plugins
         # The shim registers these at load, before a --json config is replayed.
         env["SPDK_PY_RPC_METHODS"] = ",".join(
-            "%s:%d" % m for m in jsonrpc.defined_by(plugin_names.split(plugins)))
+            "%s:%d" % m for m in rpc.defined_by(plugin_names.split(plugins)))
     return env
 
 

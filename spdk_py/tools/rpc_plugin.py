@@ -8,8 +8,7 @@ for the target.
 
 import json
 
-from spdk_py import jsonrpc, nvme_cmd  # noqa: F401 (nvme_cmd: its RPC)
-from spdk_py._runtime import introspect, plugins, reload  # noqa: F401 (introspect, reload: their RPCs)
+from spdk_py._runtime import introspect, plugins, reload, rpc  # noqa: F401 (their RPCs)
 
 
 def _option_type(t):
@@ -41,6 +40,6 @@ def _add_command(subparsers, method):
 
 
 def spdk_rpc_plugin_initialize(subparsers):
-    jsonrpc.defined_by(plugins.configured())
-    for method in jsonrpc.methods.values():
+    rpc.defined_by([*plugins.configured(), *plugins.SERVICES])
+    for method in rpc.methods.values():
         _add_command(subparsers, method)

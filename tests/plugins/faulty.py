@@ -8,6 +8,7 @@ each I/O's final status. Every raise must show up as exactly one failed I/O.
 from spdk_py import passthru
 from spdk_py.bdev import IoStatus
 from spdk_py.jsonrpc import rpc_method
+from spdk_py.vbdev_rpc import create_from_rpc, existing
 
 
 class FaultyVbdev(passthru.PassthruVbdev):
@@ -19,12 +20,12 @@ class FaultyVbdev(passthru.PassthruVbdev):
         self.complete_every = complete_every
         self.counts = {"submitted": 0, "completed": 0, "raised_submit": 0, "raised_complete": 0}
 
-    def submit_request(self, ch, io, io_type):
+    def submit_request(self, io, io_type):
         self.counts["submitted"] += 1
         if self.submit_every and self.counts["submitted"] % self.submit_every == 0:
             self.counts["raised_submit"] += 1
             raise RuntimeError("injected submit fault")
-        return super().submit_request(ch, io, io_type)
+        return super().submit_request(io, io_type)
 
     def complete_io(self, io, io_type, status):
         self.counts["completed"] += 1
@@ -59,7 +60,7 @@ def bdev_faulty_create(params):
     """Create a passthru that raises in submit every Nth and in completion every Mth I/O."""
     submit_every = params.pop("submit_every", 0)
     complete_every = params.pop("complete_every", 0)
-    return passthru.create_from_rpc(
+    return create_from_rpc(
         params, lambda name, mode: FaultyVbdev(name, mode, submit_every, complete_every))
 
 
@@ -67,11 +68,11 @@ def bdev_faulty_create(params):
             optional={"mode": str})
 def bdev_counting_create(params):
     """Create a passthru that counts its I/Os' completion statuses."""
-    return passthru.create_from_rpc(params, CountingVbdev)
+    return create_from_rpc(params, CountingVbdev)
 
 
 @rpc_method("bdev_faulty_get_counts", params={"name": str})
 def bdev_faulty_get_counts(params):
     """The counters of a faulty or counting vbdev."""
-    node = passthru.existing(params["name"], (FaultyVbdev, CountingVbdev), "faulty or counting")
+    node = existing(params["name"], (FaultyVbdev, CountingVbdev), "faulty or counting")
     return dict(node.counts, exceptions=node.exceptions)

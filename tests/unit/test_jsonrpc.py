@@ -3,7 +3,9 @@
 import pytest
 
 from spdk_py import jsonrpc
-from spdk_py.jsonrpc import Method, RpcError, decode
+from spdk_py._runtime import rpc
+from spdk_py._runtime.rpc import Method, decode
+from spdk_py.jsonrpc import RpcError
 
 
 def method(**kw):
@@ -36,16 +38,16 @@ def test_errno_errors_follow_spdk_convention():
 
 
 def test_passthru_methods_are_defined():
-    names = dict(jsonrpc.defined_by(["spdk_py.passthru"]))
+    names = dict(rpc.defined_by(["spdk_py.passthru"]))
     assert {"construct_ext_passthru_bdev", "delete_ext_passthru_bdev",
             "bdev_python_passthru_create", "bdev_python_passthru_delete"} <= set(names)
     assert set(names.values()) == {jsonrpc.RUNTIME}
 
 
 def test_staged_methods_stay_aside():
-    with jsonrpc.staged() as staged:
+    with rpc.staged() as staged:
         @jsonrpc.rpc_method("unit_staged_method")
         def handler(params):
             return 1
     assert "unit_staged_method" in staged
-    assert "unit_staged_method" not in jsonrpc.methods
+    assert "unit_staged_method" not in rpc.methods

@@ -8,6 +8,7 @@ import pytest
 from examples import latency_histogram, xor
 from spdk_py import passthru
 from spdk_py._runtime import reload
+from spdk_py._runtime.vbdev import VbdevEngine
 from spdk_py.bdev import IoType
 from spdk_py.jsonrpc import RpcError
 from spdk_py.vbdev import Vbdev
@@ -15,10 +16,11 @@ from spdk_py.vbdev import Vbdev
 
 def hooks_of(cls):
     """(submit mask, complete mask) a class gives C, computed as bind_hooks does."""
-    vb = object.__new__(cls)
-    vb.python_ios = [0] * 32
-    _, submit, _ = vb._hooks("submit_request", "submit")
-    _, complete, _ = vb._hooks("complete_io", "complete")
+    engine = object.__new__(VbdevEngine)
+    engine.owner = object.__new__(cls)
+    engine.python_ios = [0] * 32
+    _, submit, _ = engine._hooks("submit_request", "submit")
+    _, complete, _ = engine._hooks("complete_io", "complete")
     return submit, complete
 
 
@@ -28,7 +30,7 @@ def bits(*types):
 
 class WritesOnly(passthru.PassthruVbdev):
     def submit_write(self, io):
-        return 0
+        return None
 
 
 class ReadCompletions(passthru.PassthruVbdev):
@@ -37,8 +39,8 @@ class ReadCompletions(passthru.PassthruVbdev):
 
 
 class Everything(passthru.PassthruVbdev):
-    def submit_request(self, ch, io, io_type):
-        return 0
+    def submit_request(self, io, io_type):
+        return None
 
 
 def test_the_port_hooks_every_type():
@@ -61,14 +63,14 @@ def test_reload_remaps_classes_and_partials_of_them():
     class New:
         pass
     new = type("module", (), {"XorVbdev": type("XorVbdev", (xor.XorVbdev,), {}),
-                              "__name__": "examples.xor"})
+                              "__name__": "spdk_py.examples.xor"})
     remapped = reload._remap_factory(functools.partial(xor.XorVbdev, key=b"k"),
-                                     "examples.xor", new)
+                                     "spdk_py.examples.xor", new)
     assert remapped.func is new.XorVbdev and remapped.keywords == {"key": b"k"}
-    assert reload._remap_factory(New, "examples.xor", new) is New
-    gone = type("module", (), {"__name__": "examples.xor"})
+    assert reload._remap_factory(New, "spdk_py.examples.xor", new) is New
+    gone = type("module", (), {"__name__": "spdk_py.examples.xor"})
     with pytest.raises(RpcError, match="no Vbdev class XorVbdev"):
-        reload._remap_factory(xor.XorVbdev, "examples.xor", gone)
+        reload._remap_factory(xor.XorVbdev, "spdk_py.examples.xor", gone)
 
 
 @pytest.mark.parametrize("text,ok", [("5a", True), ("a5c3", True), ("", False), ("a1b2c3", False),

@@ -3,12 +3,13 @@
 import argparse
 
 from spdk_py import jsonrpc
+from spdk_py._runtime import rpc
 from spdk_py.tools import rpc_plugin
 
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    method = jsonrpc.Method("example_create", None, {"name": str, "bases": list},
+    method = rpc.Method("example_create", None, {"name": str, "bases": list},
                             {"params": dict, "force": bool}, jsonrpc.RUNTIME, False, "",
                             {"name": "-n", "bases": "-b"})
     rpc_plugin._add_command(parser.add_subparsers(), method)

@@ -1,0 +1,274 @@
+"""A Python disk's machinery: its C struct (struct spdk_py_disk), the hooks
+it advertises, and the batches C hands Python. The author's object (a
+spdk_py.disk.Disk) defines hooks; C holds a handle to this engine.
+
+C's poller hands a batch of up to 128 I/Os per call with the scalars and
+the data buffer of each (a read gets its buffer first); each I/O goes to its
+hook, or, for a disk that routes to bases (spdk_py.base_bdevs), to the bases
+route() names. Statuses (or routes) go back in one memmove at the batch's
+end: until then C holds every status at FAILED, so whatever escapes fails
+the I/Os, and only them. A hook's io is its index in the batch.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any, Optional
+
+from spdk_py._runtime import bdev_io, completion, handles
+from spdk_py._runtime.bdev import (COMPARE, FAILED, FLUSH, READ, RESET, SUCCESS, UNMAP, WRITE,
+                                   WRITE_ZEROES, io_type_name)
+from spdk_py._runtime.binding import binding
+from spdk_py._runtime.errors import BdevError
+from spdk_py._runtime.io_errors import bad_result, io_exception
+from spdk_py._runtime.later import Later
+from spdk_py._runtime.tasks import Future
+
+HOOKS = {READ: "read", WRITE: "write", COMPARE: "compare", FLUSH: "flush", UNMAP: "unmap",
+         WRITE_ZEROES: "write_zeroes", RESET: "reset"}
+_DATA_TYPES = frozenset((READ, WRITE, COMPARE))
+# What a disk without the hook succeeds doing nothing (spdk_py.disk's docstring).
+_HINTS = frozenset((RESET, UNMAP))
+_INT_SIZE = array("i").itemsize
+
+
+def _addresses(array: Any) -> Any:
+    """A C array of pointers as addresses: ints unpack faster than cdata."""
+    return binding.ffi.cast("uintptr_t *", array)
+
+
+def defines(obj: Any, attr: str) -> bool:
+    """Whether obj defines hook attr: not the framework's own class (its
+    body says `_framework`), and not set to None for this disk."""
+    owner = next((k for k in type(obj).__mro__ if attr in vars(k)), None)
+    return owner is not None and "_framework" not in vars(owner) \
+        and getattr(obj, attr, None) is not None
+
+
+class DiskEngine:
+    def __init__(self, owner: Any) -> None:
+        ffi, lib = binding.require()
+        self.owner = owner
+        self.name = owner.name
+        self.exceptions = 0
+        self.deleting = False
+        # What the registry does when C lets go of the disk.
+        self.on_released: Any = lambda engine: None
+        self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES
+        self._views: dict[int, Any] = {}
+        # A batch's statuses, all SUCCESS, copied into C in one memmove.
+        self._successes = array("i", [SUCCESS] * lib.SPDK_PY_BATCH).tobytes()
+        self._statuses = frozenset(
+            getattr(lib, "SPDK_BDEV_IO_STATUS_" + s) for s in ("SUCCESS", "FAILED", "ABORTED",
+                                                              "MISCOMPARE", "NOMEM"))
+        self.node: Any = lib.spdk_py_disk_alloc(self.name.encode(),
+                                                owner.product_name.encode(), handles.keep(self))
+        if self.node == ffi.NULL:
+            handles.release(self)
+            raise MemoryError("could not allocate disk %s" % self.name)
+        self.bind_hooks()
+
+    def bind_hooks(self) -> None:
+        """Tell C what the disk advertises; again after its class changes (reload)."""
+        owner = self.owner
+        self._hooks: list[Any] = [None] * len(self.python_ios)
+        mask = 0
+        for io_type, name in HOOKS.items():
+            if defines(owner, name):
+                self._hooks[io_type] = getattr(owner, name)
+                mask |= 1 << io_type
+        self.node.hooks = mask
+        self.node.io_types = mask | 1 << RESET  # every disk resets (spdk_py.disk)
+        self.node.timeout_us = int(owner.timeout_ms * 1000)
+        # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
+        self._route = getattr(owner, "route", None)
+        self.node.routes = self._route is not None
+        self.node.off_reactor = bool(owner.off_reactor)
+
+    def io_types(self) -> list[str]:
+        """The I/O types the disk advertises."""
+        mask = self.node.io_types
+        return [io_type_name(t).lower() for t in range(len(self._hooks)) if mask >> t & 1]
+
+    # The batches C hands over.
+    def later(self, io: int) -> Later:
+        """Keep io past its hook; complete it with the Later, from any thread."""
+        ffi, lib = binding.ffi, binding.lib
+        buf = ffi.new("struct spdk_py_later_buf **")
+        ticket = lib.spdk_py_disk_defer(bdev_io.bdev_io(io), buf)
+        if not ticket:
+            raise RuntimeError("%s: this I/O cannot be kept (completed already, or no memory)"
+                               % self.name)
+        return Later(ticket, self.name, buf[0], SUCCESS)
+
+    def run_batch(self, ios: Any, types: Any, offsets: Any, nblocks: Any, bases: Any,
+                  lens: Any, statuses: Any, routes: Any, n: int) -> None:
+        """A batch of I/Os, each routed to bases (a disk with a route hook) or
+        to its hook; statuses, or routes, out. Each array is read in one call
+        and written back in one, and only what the I/Os use is read: per I/O,
+        cffi indexing or a large int costs as much as a hook's own work."""
+        ffi = binding.ffi
+        unpack = ffi.unpack
+        hooks, route, routed = self._hooks, self._route, None
+        kinds, starts = unpack(types, n), unpack(offsets, n)
+        seen, present = self.python_ios, set(kinds)
+        for io_type in present:
+            seen[io_type] += kinds.count(io_type)
+        # What each I/O needs in one call; what only some need, indexed.
+        if route is None:
+            datas, sizes, counts = unpack(_addresses(bases), n), unpack(lens, n), nblocks
+        else:  # route sees every count; a hook, only the I/Os left to it
+            datas, sizes, counts = _addresses(bases), lens, unpack(nblocks, n)
+            routed = [0] * n
+        odd: dict[int, int] = {}  # index: a status other than SUCCESS
+        saved = bdev_io.enter(ios, n)
+        try:
+            kind = kinds[0]
+            if route is None and len(present) == 1 and kind in _DATA_TYPES and hooks[kind]:
+                self._run_data(hooks[kind], kind, starts, datas, sizes, odd)
+            else:
+                self._run_mixed(kinds, starts, counts, datas, sizes, routed, odd)
+        finally:
+            bdev_io.leave(saved)
+        if routed is not None:
+            routes[0:n] = routed
+        # Last: until here C holds every status at FAILED, should this raise.
+        ffi.memmove(statuses, self._successes, n * _INT_SIZE)
+        for i, status in odd.items():
+            statuses[i] = status
+
+    def _note(self, odd: dict[int, int], i: int, hook: Any, io_type: int, result: Any) -> None:
+        """A hook's result other than None, into the batch's odd statuses."""
+        if type(result) is Later:
+            return
+        if result not in self._statuses:
+            odd[i] = FAILED
+            bad_result(self, hook.__name__, io_type, result)
+            return
+        odd[i] = int(result)
+
+    def _run_mixed(self, kinds: list, starts: list, counts: Any, datas: Any, sizes: Any,
+                   routed: Optional[list], odd: dict[int, int]) -> None:
+        """Each I/O to the bases route() names (routed, for a disk with a
+        route hook) or to its hook."""
+        hooks, bs, route, view = self._hooks, self.owner.block_size, self._route, self._views.get
+        for i in range(len(kinds)):
+            io_type = kinds[i]
+            if route is not None:
+                assert routed is not None
+                try:
+                    slots = route(io_type, starts[i], counts[i])
+                except Exception as exc:
+                    odd[i] = FAILED
+                    io_exception(self, "route", io_type, exc)
+                    continue
+                if slots:
+                    routed[i] = slots
+                    continue
+            hook = hooks[io_type]
+            if hook is None:
+                # route() left it to a hook there is not: a reset or unmap
+                # then has nothing to do (spdk_py.disk's docstring).
+                if io_type not in _HINTS:
+                    odd[i] = FAILED
+                continue
+            try:
+                if io_type in _DATA_TYPES:
+                    address, size = datas[i], sizes[i]
+                    buf = view(address)
+                    if buf is None or len(buf) != size:
+                        buf = self._view(address, size)
+                    result = hook(i, starts[i] * bs, buf)
+                elif io_type == RESET:
+                    result = hook(i)
+                else:
+                    result = hook(i, starts[i] * bs, counts[i] * bs)
+                if result is not None:
+                    self._note(odd, i, hook, io_type, result)
+            except Exception as exc:
+                odd[i] = FAILED
+                io_exception(self, hook.__name__, io_type, exc)
+
+    def _run_data(self, hook: Any, kind: int, starts: list, datas: list, sizes: list,
+                  odd: dict[int, int]) -> None:
+        """A batch of one type with data (all reads, say: what a workload
+        sends), with nothing to decide per I/O."""
+        bs, view = self.owner.block_size, self._views.get
+        for i in range(len(starts)):
+            address = datas[i]
+            buf = view(address)
+            if buf is None or len(buf) != sizes[i]:
+                buf = self._view(address, sizes[i])
+            try:
+                result = hook(i, starts[i] * bs, buf)
+            except Exception as exc:
+                odd[i] = FAILED
+                io_exception(self, hook.__name__, kind, exc)
+                continue
+            if result is not None:
+                self._note(odd, i, hook, kind, result)
+
+    def _view(self, address: int, size: int) -> Any:
+        """A buffer over an I/O's data, kept by address: an app reuses its
+        buffers, and making one costs as much as a RAM disk's hook. Only an
+        I/O that names the address again uses it, for as long as its hook
+        runs (a hook that keeps data past that copies it, or takes a Later)."""
+        if len(self._views) >= 4096:
+            self._views.clear()
+        ffi = binding.ffi
+        buf = self._views[address] = ffi.buffer(ffi.cast("void *", address), size)
+        return buf
+
+    # Routing to bases (spdk_py.base_bdevs).
+    def bind_bases(self, table: Any) -> None:
+        """C's call, on an SPDK thread: this thread's channel of each usable base."""
+        for slot, channel in self.owner.routing_channels():
+            table[slot] = channel.ptr
+
+    def bases_failed(self, slots: int, status: int) -> None:
+        """C's call: routed children failed on these bases."""
+        self.owner.bases_failed(slots, status)
+
+    # What C asks of the disk.
+    def dump_info(self) -> tuple[str, dict[str, Any]]:
+        owner = self.owner
+        info = {"plugin": owner.plugin, "params": owner.params, "timeout_ms": owner.timeout_ms,
+                "io_types": self.io_types(), "off_reactor": bool(owner.off_reactor)}
+        info.update(owner.info() or {})
+        return "python_disk", info
+
+    def collect(self) -> Future:
+        """A Future of {max_stall_us, max_python_thread_wait_us, timed_out,
+        pending, handed_batches}, read on every channel."""
+        ffi, lib = binding.require()
+        out = ffi.new("struct spdk_py_disk_stats *")
+        future = Future()
+
+        def collected(f: Future) -> None:
+            rc = f.result()
+            if rc:
+                future.set_exception(BdevError(-rc, "collecting %s's figures" % self.name))
+                return
+            us = 1e6 / lib.spdk_get_ticks_hz()
+            future.set_result({"max_stall_us": out.stall_ticks * us,
+                               "max_python_thread_wait_us": out.python_wait_ticks * us,
+                               "timed_out": out.timed_out, "pending": out.pending,
+                               "handed_batches": out.handed_batches})
+        completion.call(lib.spdk_py_disk_collect, self.node, out).add_done_callback(collected)
+        return future
+
+    def destruct(self) -> int:
+        binding.lib.spdk_py_disk_io_device_unregister(self.node)
+        return 0
+
+    def released(self) -> None:
+        """C's call: the disk is gone; its C struct is freed when this returns."""
+        self.on_released(self)
+        handles.release(self)
+        self.node = None  # what still runs (a base's late event) must not touch it
+
+    def discard(self) -> None:
+        """A disk that was never registered: its C struct freed."""
+        binding.lib.spdk_py_disk_free(self.node)
+        self.node = None
+        handles.release(self)

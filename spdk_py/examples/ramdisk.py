@@ -1,0 +1,65 @@
+"""A RAM disk written in Python: the device itself, synchronous.
+
+    bdev_python_disk_create {"name": "PyDisk0", "plugin": "examples.ramdisk:RamDisk",
+                             "num_blocks": 131072}
+
+Every hook completes its I/O before it returns; the data lives in one memory
+region (see storage()). It is nbdkit's Python RAM-disk example, as an SPDK bdev.
+"""
+
+from __future__ import annotations
+
+import mmap
+from typing import Any, Optional
+
+from spdk_py import dma
+from spdk_py.bdev import IoStatus
+from spdk_py.disk import Disk
+
+
+def storage(size: int) -> tuple[Any, memoryview]:
+    """Zeroed memory for the data: SPDK's DMA memory (huge pages, as the
+    malloc bdev's), or, when the app has too little of it, anonymous memory.
+    Random 4K copies over 64 MiB in 4K pages spend a quarter longer missing
+    the TLB."""
+    try:
+        data = dma.Buffer(size)
+        return data, data.view
+    except MemoryError:
+        mapped = mmap.mmap(-1, size)
+        return mapped, memoryview(mapped)
+
+
+class RamDisk(Disk):
+    product_name = "Python RAM disk"
+
+    def open(self, params: dict) -> None:
+        super().open(params)
+        self.data, self.view = storage(self.num_blocks * self.block_size)
+
+    def resize(self, num_blocks: int) -> None:
+        data, view = storage(num_blocks * self.block_size)
+        kept = min(len(view), len(self.view))
+        view[:kept] = self.view[:kept]
+        self.view.release()
+        self.data, self.view = data, view  # the old memory goes with its last view
+
+    def read(self, io: int, offset: int, buf: Any) -> None:
+        buf[:] = self.view[offset:offset + len(buf)]
+
+    def write(self, io: int, offset: int, buf: Any) -> None:
+        self.view[offset:offset + len(buf)] = buf
+
+    def compare(self, io: int, offset: int, buf: Any) -> Optional[IoStatus]:
+        if self.view[offset:offset + len(buf)] != memoryview(buf):
+            return IoStatus.MISCOMPARE
+        return None
+
+    def write_zeroes(self, io: int, offset: int, length: int) -> None:
+        self.view[offset:offset + length] = bytes(length)
+
+    def unmap(self, io: int, offset: int, length: int) -> None:
+        self.view[offset:offset + length] = bytes(length)
+
+    def flush(self, io: int, offset: int, length: int) -> None:
+        pass
