@@ -9,7 +9,7 @@
 
 #include <dlfcn.h>
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/event.h"
 #include "spdk/log.h"
 

@@ -16,7 +16,7 @@
  * that was closed.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 
 #define SHIM_FAN_TAG(slot, gen)	((uint64_t)(slot) | ((uint64_t)(gen) << 8))

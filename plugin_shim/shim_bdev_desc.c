@@ -6,7 +6,7 @@
  * bdev layer wants channels put before their descriptor is closed).
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 
 static void

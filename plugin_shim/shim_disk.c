@@ -10,7 +10,7 @@
  * a delete fails what is pending before it unregisters.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/env.h"
 #include "spdk/likely.h"
 #include "spdk/log.h"

@@ -12,7 +12,7 @@
  * instead of waiting for the GIL.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk_compat.h"
 #include "spdk/assert.h"
 #include "spdk/env.h"

@@ -8,7 +8,7 @@
  * Python never sees it. A channel closes once its last I/O is delivered.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/nvme_spec.h"
 

@@ -7,7 +7,7 @@
  * with a for_each_channel in flight: unregistering waits for them to end.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
 

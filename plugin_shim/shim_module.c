@@ -4,7 +4,7 @@
  * Python; Python itself is started here, in module_init, on the app thread.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 
 #ifndef SPDK_PY_DEFAULT_PATH

@@ -6,7 +6,7 @@
  * is opened, sent the command and closed on the calling thread.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/env.h"
 #include "spdk/log.h"
 #include "spdk/nvme_spec.h"

@@ -6,7 +6,7 @@
  * poller's, held for the poller's life) or a waiter key (spdk_py_done).
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
 

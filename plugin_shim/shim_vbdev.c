@@ -5,7 +5,7 @@
  * (what to create, when to unregister, in which order) are Python's.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk_compat.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
