@@ -590,13 +590,13 @@ shim_disk_python_does(const struct spdk_py_disk *disk, int type)
 
 static void shim_disk_reset_drain(struct spdk_bdev_io *bdev_io);
 
-static void
-shim_disk_reset_check(struct spdk_io_channel_iter *i)
+/* On a channel's thread: the walk ends at the first with I/Os in flight. */
+static int
+shim_disk_reset_check(void *sum, void *ch_ctx)
 {
-	struct spdk_py_disk_channel *ch =
-		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+	struct spdk_py_disk_channel *ch = ch_ctx;
 
-	spdk_for_each_channel_continue(i, ch->inflight > 0 ? -EBUSY : 0);
+	return ch->inflight > 0 ? -EBUSY : 0;
 }
 
 static int
@@ -609,10 +609,19 @@ shim_disk_reset_retry(void *arg)
 	return SPDK_POLLER_BUSY;
 }
 
+/* A reset that cannot wait for the I/Os before it fails. */
 static void
-shim_disk_reset_checked(struct spdk_io_channel_iter *i, int status)
+shim_disk_reset_fail(struct spdk_bdev_io *bdev_io)
 {
-	struct spdk_bdev_io *bdev_io = spdk_io_channel_iter_get_ctx(i);
+	SPDK_ERRLOG("%s: cannot wait for I/Os to drain; the reset fails\n", bdev_io->bdev->name);
+	shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+}
+
+/* Every channel checked: look again later, or go on with the reset. */
+static void
+shim_disk_reset_checked(void *sum, int status)
+{
+	struct spdk_bdev_io *bdev_io = sum;
 	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	struct spdk_py_disk *disk = io->ch->disk;
 
@@ -622,8 +631,7 @@ shim_disk_reset_checked(struct spdk_io_channel_iter *i, int status)
 		if (io->reset_retry != NULL) {
 			return;
 		}
-		SPDK_ERRLOG("%s: cannot wait for I/Os to drain; the reset fails\n", disk->bdev.name);
-		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		shim_disk_reset_fail(bdev_io);
 	} else if (disk->deleting) {
 		shim_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 	} else if (shim_disk_python_does(disk, SPDK_BDEV_IO_TYPE_RESET)) {
@@ -642,8 +650,10 @@ shim_disk_reset_checked(struct spdk_io_channel_iter *i, int status)
 static void
 shim_disk_reset_drain(struct spdk_bdev_io *bdev_io)
 {
-	spdk_for_each_channel(shim_disk_io(bdev_io)->ch->disk, shim_disk_reset_check, bdev_io,
-			      shim_disk_reset_checked);
+	if (spdk_py_channel_sum(shim_disk_io(bdev_io)->ch->disk, shim_disk_reset_check, bdev_io,
+				shim_disk_reset_checked) != 0) {
+		shim_disk_reset_fail(bdev_io);
+	}
 }
 
 static void
@@ -877,20 +887,19 @@ struct shim_disk_delete {
 	void			*cb_arg;
 };
 
-static void
-shim_disk_fail_channel(struct spdk_io_channel_iter *i)
+/* On a channel's thread: its pending I/Os fail. */
+static int
+shim_disk_fail_channel(void *sum, void *ch_ctx)
 {
-	struct spdk_py_disk_channel *ch =
-		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
-
-	shim_disk_fail_pending(ch, true, "the disk is being deleted");
-	spdk_for_each_channel_continue(i, 0);
+	shim_disk_fail_pending(ch_ctx, true, "the disk is being deleted");
+	return 0;
 }
 
+/* Nothing pending anywhere: the bdev goes. */
 static void
-shim_disk_failed_all(struct spdk_io_channel_iter *i, int status)
+shim_disk_failed_all(void *sum, int status)
 {
-	struct shim_disk_delete *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct shim_disk_delete *ctx = sum;
 
 	spdk_bdev_unregister(&ctx->disk->bdev, spdk_py_done, ctx->cb_arg);
 	free(ctx);
@@ -911,7 +920,10 @@ spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
 	}
 	ctx->disk = disk;
 	ctx->cb_arg = cb_arg;
-	spdk_for_each_channel(disk, shim_disk_fail_channel, ctx, shim_disk_failed_all);
+	if (spdk_py_channel_sum(disk, shim_disk_fail_channel, ctx, shim_disk_failed_all) != 0) {
+		free(ctx);
+		spdk_bdev_unregister(&disk->bdev, spdk_py_done, cb_arg);
+	}
 }
 
 
@@ -925,26 +937,26 @@ struct shim_disk_collect {
 	void		*cb_arg;
 };
 
-static void
-shim_disk_collect_channel(struct spdk_io_channel_iter *i)
+/* On a channel's thread: its figures. */
+static int
+shim_disk_collect_channel(void *sum, void *ch_ctx)
 {
-	struct shim_disk_collect *ctx = spdk_io_channel_iter_get_ctx(i);
-	struct spdk_py_disk_channel *ch =
-		spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+	struct shim_disk_collect *ctx = sum;
+	struct spdk_py_disk_channel *ch = ch_ctx;
 
 	*ctx->stall_ticks = spdk_max(*ctx->stall_ticks, ch->max_stall_ticks);
 	*ctx->python_wait_ticks = spdk_max(*ctx->python_wait_ticks, ch->max_python_wait_ticks);
 	*ctx->timed_out += ch->timed_out;
 	*ctx->pending += ch->pending_count;
 	*ctx->handed_batches += ch->handed_batches;
-	spdk_for_each_channel_continue(i, 0);
+	return 0;
 }
 
+/* Every channel in: Python has the figures, and a delete waiting may go on. */
 static void
-shim_disk_collected(struct spdk_io_channel_iter *i, int status)
+shim_disk_collected(void *sum, int status)
 {
-	struct shim_disk_collect *ctx = spdk_io_channel_iter_get_ctx(i);
-
+	struct shim_disk_collect *ctx = sum;
 	struct spdk_py_disk *disk = ctx->disk;
 
 	spdk_py_done(ctx->cb_arg, status);
@@ -968,6 +980,7 @@ spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 		     uint64_t *handed_batches, void *cb_arg)
 {
 	struct shim_disk_collect *ctx;
+	int rc;
 
 	if (disk->deleting) {
 		return -ENODEV;
@@ -989,8 +1002,12 @@ spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 	ctx->handed_batches = handed_batches;
 	ctx->cb_arg = cb_arg;
 	disk->collecting++;
-	spdk_for_each_channel(disk, shim_disk_collect_channel, ctx, shim_disk_collected);
-	return 0;
+	rc = spdk_py_channel_sum(disk, shim_disk_collect_channel, ctx, shim_disk_collected);
+	if (rc != 0) {
+		disk->collecting--;
+		free(ctx);
+	}
+	return rc;
 }
 
 /* A new size; the bdev layer tells every open descriptor (RESIZE). */

@@ -196,6 +196,16 @@ struct spdk_py_io_device {
 /* Module-level (shim_module.c). */
 int spdk_py_get_ctx_size(void);
 
+/* The walk over an io_device's channels that every collection takes
+ * (shim_channel_sum.c): add(sum, a channel's context) on that channel's
+ * thread, 0 to go on or the status that ends the walk; done(sum, status) on
+ * the caller's thread.
+ */
+typedef int (*spdk_py_channel_add_fn)(void *sum, void *ch_ctx);
+typedef void (*spdk_py_channel_sum_done_fn)(void *sum, int status);
+int spdk_py_channel_sum(void *io_device, spdk_py_channel_add_fn add, void *sum,
+			spdk_py_channel_sum_done_fn done);
+
 /* The vbdev's I/O path (shim_io.c). */
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
 void spdk_py_channel_wake(struct spdk_py_channel *py_ch);

@@ -89,21 +89,22 @@ struct shim_each_channel {
 	void				*done;	/* waiter key, back on the caller's thread */
 };
 
-static void
-shim_each_channel_run(struct spdk_io_channel_iter *i)
+/* On a channel's thread, its key to Python. Python's answer: 0 goes on,
+ * anything else ends the walk with it.
+ */
+static int
+shim_each_channel_run(void *sum, void *ch_ctx)
 {
-	struct shim_each_channel *ctx = spdk_io_channel_iter_get_ctx(i);
-	struct spdk_io_channel *ch = spdk_io_channel_iter_get_channel(i);
+	struct shim_each_channel *ctx = sum;
 
-	/* Python's answer: 0 goes on, anything else ends the walk with it. */
-	spdk_for_each_channel_continue(i, spdk_py_io_device_each(ctx->each,
-				       spdk_io_channel_get_ctx(ch)));
+	return spdk_py_io_device_each(ctx->each, ch_ctx);
 }
 
+/* The walk is over: Python hears it, and an unregister waiting may go on. */
 static void
-shim_each_channel_done(struct spdk_io_channel_iter *i, int status)
+shim_each_channel_done(void *sum, int status)
 {
-	struct shim_each_channel *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct shim_each_channel *ctx = sum;
 	struct spdk_py_io_device *dev = ctx->dev;
 
 	spdk_py_done(ctx->done, status);
@@ -121,6 +122,7 @@ int
 spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, void *done)
 {
 	struct shim_each_channel *ctx;
+	int rc;
 
 	if (dev->unregister_pending) {
 		return -ENODEV;
@@ -133,6 +135,10 @@ spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, vo
 	ctx->each = each;
 	ctx->done = done;
 	dev->iterating++;
-	spdk_for_each_channel(dev, shim_each_channel_run, ctx, shim_each_channel_done);
-	return 0;
+	rc = spdk_py_channel_sum(dev, shim_each_channel_run, ctx, shim_each_channel_done);
+	if (rc != 0) {
+		dev->iterating--;
+		free(ctx);
+	}
+	return rc;
 }

@@ -298,11 +298,12 @@ struct shim_stats_ctx {
 	struct spdk_bdev_io_stat	bdev_stat;
 };
 
-static void
-shim_stats_channel(struct spdk_io_channel_iter *i)
+/* On a channel's thread: its counters, and what Python holds there. */
+static int
+shim_stats_channel(void *sum, void *ch_ctx)
 {
-	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
-	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+	struct shim_stats_ctx *ctx = sum;
+	struct spdk_py_channel *py_ch = ch_ctx;
 	struct spdk_py_io *io_ctx;
 	int64_t queued = 0;
 
@@ -312,7 +313,7 @@ shim_stats_channel(struct spdk_io_channel_iter *i)
 		queued++;
 	}
 	ctx->out->python_active += py_ch->python_outstanding - queued;
-	spdk_for_each_channel_continue(i, 0);
+	return 0;
 }
 
 static void
@@ -362,10 +363,11 @@ shim_bdev_stat_done(struct spdk_bdev *bdev, struct spdk_bdev_io_stat *s, void *c
 	shim_collect_done(ctx, rc);
 }
 
+/* Every channel summed: the bdev layer's own figures next, if asked. */
 static void
-shim_stats_done(struct spdk_io_channel_iter *i, int status)
+shim_stats_done(void *sum, int status)
 {
-	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct shim_stats_ctx *ctx = sum;
 
 	if (status == 0 && ctx->counters) {
 		/* Our unregisters wait for us; SPDK's own at shutdown do not. */
@@ -390,6 +392,7 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 			    void *cb_arg)
 {
 	struct shim_stats_ctx *ctx;
+	int rc;
 
 	if (counters && (node->bdev.internal.status != SPDK_BDEV_STATUS_READY ||
 			 node->bdev_unregister_pending)) {
@@ -405,8 +408,12 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 	ctx->cb_arg = cb_arg;
 	*out = node->retired;
 	node->collecting++;
-	spdk_for_each_channel(node, shim_stats_channel, ctx, shim_stats_done);
-	return 0;
+	rc = spdk_py_channel_sum(node, shim_stats_channel, ctx, shim_stats_done);
+	if (rc != 0) {
+		node->collecting--;
+		free(ctx);
+	}
+	return rc;
 }
 
 /* The base changed size: the vbdev takes the new one (its own users get RESIZE). */
