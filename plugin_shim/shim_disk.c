@@ -452,33 +452,15 @@ shim_disk_send(struct spdk_py_disk_channel *ch)
 	return ch->batch->n;
 }
 
-/* Batches that reactors found Python busy for, newest first: whoever holds
- * Python next runs them in the same stay (one GIL hold for several
- * reactors' batches, and the Python objects stay in one core's cache) and
- * sends each back to its reactor, which polls on meanwhile. Only for disks
- * whose hooks may run on any thread (no routes to bases bound to the
- * channel's thread).
+/* A batch may be handed to another reactor in Python (spdk_py_hand_over)
+ * only if the disk's hooks may run on any thread: no routes to bases bound
+ * to the channel's thread, and not a disk whose batches go to the Python
+ * thread anyway.
  */
-static struct spdk_py_job *g_disk_handed;
-
 static bool
 shim_disk_may_hand(const struct spdk_py_disk_channel *ch)
 {
 	return !ch->disk->routes && !ch->disk->off_reactor;
-}
-
-/* Python held, on any reactor: the batches handed so far. */
-static int
-shim_disk_run_handed(void)
-{
-	struct spdk_py_job *job, *next;
-	int n = 0;
-
-	for (job = spdk_py_job_take(&g_disk_handed); job != NULL; job = next, n++) {
-		next = job->next;	/* run() hands the batch back to its reactor */
-		job->run(job);
-	}
-	return n;
 }
 
 /* Python is busy elsewhere: this channel's batch to whoever holds it. */
@@ -490,7 +472,7 @@ shim_disk_hand(struct spdk_py_disk_channel *ch)
 	}
 	ch->away = true;
 	ch->handed_batches++;
-	spdk_py_job_push(&g_disk_handed, &ch->batch->job);
+	spdk_py_hand_over(&ch->batch->job);
 	return ch->batch->n;
 }
 
@@ -506,7 +488,7 @@ shim_disk_poll(void *arg)
 		 * now. The batch's return ends this.
 		 */
 		if (spdk_py_try_lock_executor() == 0) {
-			shim_disk_run_handed();
+			spdk_py_run_handed();
 			spdk_py_unlock_executor();
 		}
 		return SPDK_POLLER_IDLE;
@@ -527,7 +509,7 @@ shim_disk_poll(void *arg)
 	}
 	spdk_py_disk_report_failures(ch);
 	n = shim_disk_run(ch);
-	handed = shim_disk_run_handed();
+	handed = spdk_py_run_handed();
 	spdk_py_unlock_executor();
 	/* Completions (and the submissions they start above us) out of the
 	 * lock: another reactor's batch goes into Python meanwhile.

@@ -85,7 +85,7 @@ struct spdk_py_deferred {
 	TAILQ_ENTRY(spdk_py_deferred)	link;
 };
 
-/* Work for the Python thread (shim_python_thread.c): run(job) there, with
+/* Work for the Python thread (shim_gate.c): run(job) there, with
  * the GIL. Embedded in what it works on.
  */
 struct spdk_py_job {
@@ -222,10 +222,13 @@ void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
 void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
 void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
 
-/* The Python thread (shim_python_thread.c). */
+/* The gate into Python (shim_gate.c): the pause, the batches handed to
+ * whoever holds Python, the Python thread.
+ */
+bool spdk_py_paused(void);
+void spdk_py_hand_over(struct spdk_py_job *job);
+int spdk_py_run_handed(void);
 void spdk_py_python_thread_queue(struct spdk_py_job *job);
-void spdk_py_job_push(struct spdk_py_job **stack, struct spdk_py_job *job);
-struct spdk_py_job *spdk_py_job_take(struct spdk_py_job **stack);
 
 /* A disk's I/O routed to its bases in C (shim_base_bdevs.c). */
 void spdk_py_disk_channel_bind(struct spdk_py_disk_channel *ch);

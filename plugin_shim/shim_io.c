@@ -39,41 +39,6 @@ shim_io_has_range(const struct spdk_bdev_io *bdev_io)
 	return !(SHIM_RANGELESS_TYPES & (1u << bdev_io->type));
 }
 
-static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
-
-/* While set, I/Os on Python's path wait in their channel's queue (a reload
- * swaps the code meanwhile); completions still flow.
- */
-static bool g_python_paused;
-
-void
-spdk_py_pause(bool paused)
-{
-	__atomic_store_n(&g_python_paused, paused, __ATOMIC_SEQ_CST);
-}
-
-static inline bool
-shim_python_paused(void)
-{
-	return __atomic_load_n(&g_python_paused, __ATOMIC_RELAXED);
-}
-
-/* For code that must not run while a reactor is in a Python batch: never
- * blocks (the caller holds the GIL, which the batch's reactor may be waiting
- * for), so it says 0 when it got the lock.
- */
-int
-spdk_py_try_lock_executor(void)
-{
-	return pthread_mutex_trylock(&g_py_executor);
-}
-
-void
-spdk_py_unlock_executor(void)
-{
-	pthread_mutex_unlock(&g_py_executor);
-}
-
 static inline struct spdk_py_io *
 shim_io_ctx(struct spdk_bdev_io *bdev_io)
 {
@@ -719,7 +684,7 @@ spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
 	}
 	io_ctx->bounce = NULL;
 	py_ch->python_outstanding++;
-	if (!(node->submit_types & (1u << bdev_io->type)) && !shim_python_paused()) {
+	if (!(node->submit_types & (1u << bdev_io->type)) && !spdk_py_paused()) {
 		shim_forward(bdev_io);
 		return;
 	}
@@ -829,14 +794,14 @@ shim_channel_poll(void *arg)
 		}
 		return SPDK_POLLER_IDLE;
 	}
-	if (pthread_mutex_trylock(&g_py_executor) != 0) {
+	if (spdk_py_try_lock_executor() != 0) {
 		return SPDK_POLLER_BUSY;
 	}
 	n = shim_run_completions(py_ch);
-	if (!shim_python_paused()) {
+	if (!spdk_py_paused()) {
 		n += shim_run_submissions(py_ch);
 	}
-	pthread_mutex_unlock(&g_py_executor);
+	spdk_py_unlock_executor();
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 

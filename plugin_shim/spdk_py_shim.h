@@ -236,9 +236,6 @@ int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
-void spdk_py_pause(bool paused);
-int spdk_py_try_lock_executor(void);
-void spdk_py_unlock_executor(void);
 
 /* NVMe commands sent to a bdev (shim_nvme_cmd.c). */
 struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
@@ -263,7 +260,12 @@ int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
 			 uint64_t *handed_batches, void *cb_arg);
 
-/* The Python thread (shim_python_thread.c). */
+/* The gate into Python (shim_gate.c): the executor lock a hot reload takes,
+ * its pause, and the Python thread.
+ */
+void spdk_py_pause(bool paused);
+int spdk_py_try_lock_executor(void);
+void spdk_py_unlock_executor(void);
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
 
 /* A file's calls for a disk's deferred I/O: in C threads (shim_file_io.c), or
