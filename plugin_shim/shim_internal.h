@@ -11,6 +11,8 @@
 #define SPDK_PY_SHIM_INTERNAL_H
 
 #include "spdk_py_shim.h"
+#include "spdk_compat.h"
+#include "spdk/env.h"
 
 /* States of one I/O, kept in its driver_ctx: C owns the I/O until it is done. */
 #define SPDK_PY_IO_QUEUED	0	/* submitted to us, waiting for Python's batch */
@@ -68,7 +70,75 @@ struct spdk_py_channel {
 	struct spdk_bdev_io		*batch_ios[SPDK_PY_BATCH];
 	int				batch_types[SPDK_PY_BATCH];
 	int				batch_status[SPDK_PY_BATCH];
+	const struct spdk_py_vbdev_io_ops	*io_ops;	/* the submit path's, for forwarding */
 };
+
+/* What base forwarding (shim_forward.c) needs of the vbdev's submit path
+ * (shim_vbdev_io.c) once a base I/O is back. Forwarding sits below that path
+ * and never calls it by name: the path gives these with each channel.
+ */
+struct spdk_py_vbdev_io_ops {
+	/* Python hooks this completion: it waits for the channel's next batch. */
+	void	(*python_complete)(struct spdk_bdev_io *bdev_io, int status);
+	/* The base has a bdev_io to spare again: the I/O is submitted anew. */
+	void	(*resubmit)(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
+};
+
+/* The NVMe passthrough types: their bdev_io carries a command and a buffer. */
+#define SHIM_NVME_TYPES \
+	((1u << SPDK_BDEV_IO_TYPE_NVME_ADMIN) | (1u << SPDK_BDEV_IO_TYPE_NVME_IO) | \
+	 (1u << SPDK_BDEV_IO_TYPE_NVME_IO_MD) | SPDK_PY_NVME_IOV_MD_BIT)
+
+/* Types whose bdev_io has no block range (u.bdev is another member of the union). */
+#define SHIM_RANGELESS_TYPES \
+	(SHIM_NVME_TYPES | (1u << SPDK_BDEV_IO_TYPE_RESET) | (1u << SPDK_BDEV_IO_TYPE_ABORT) | \
+	 (1u << SPDK_BDEV_IO_TYPE_GET_ZONE_INFO) | (1u << SPDK_BDEV_IO_TYPE_ZONE_MANAGEMENT))
+
+/* Whether the I/O's u.bdev holds its blocks (offset, count, buffers). */
+static inline bool
+shim_io_has_range(const struct spdk_bdev_io *bdev_io)
+{
+	return !(SHIM_RANGELESS_TYPES & (1u << bdev_io->type));
+}
+
+/* A vbdev I/O's own context, its vbdev, its channel and the base's channel. */
+static inline struct spdk_py_io *
+shim_io_ctx(struct spdk_bdev_io *bdev_io)
+{
+	return (struct spdk_py_io *)bdev_io->driver_ctx;
+}
+
+static inline struct spdk_py_vbdev *
+shim_io_node(struct spdk_bdev_io *bdev_io)
+{
+	return SPDK_CONTAINEROF(bdev_io->bdev, struct spdk_py_vbdev, bdev);
+}
+
+static inline struct spdk_py_channel *
+shim_io_channel(struct spdk_bdev_io *bdev_io)
+{
+	return shim_io_ctx(bdev_io)->py_ch;
+}
+
+static inline struct spdk_io_channel *
+shim_io_base_ch(struct spdk_bdev_io *bdev_io)
+{
+	return shim_io_channel(bdev_io)->base_ch;
+}
+
+/* An I/O on Python's path leaves it (done, or submitted anew): uncount it and
+ * free the buffer Python may have asked for.
+ */
+static inline void
+shim_python_leave(struct spdk_py_io *io_ctx)
+{
+	io_ctx->py_ch->python_outstanding--;
+	if (io_ctx->bounce != NULL) {
+		spdk_free(io_ctx->bounce);
+		io_ctx->bounce = NULL;
+	}
+}
+
 
 /* A completion that comes later, from any thread, to the I/O's own thread
  * (shim_deferred.c). Embedded in the I/O's context.
@@ -206,9 +276,12 @@ typedef void (*spdk_py_channel_sum_done_fn)(void *sum, int status);
 int spdk_py_channel_sum(void *io_device, spdk_py_channel_add_fn add, void *sum,
 			spdk_py_channel_sum_done_fn done);
 
-/* The vbdev's I/O path (shim_io.c). */
+/* A vbdev's submit path (shim_vbdev_io.c): the fn_table's submit_request,
+ * and each channel's queues for Python.
+ */
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
-void spdk_py_channel_wake(struct spdk_py_channel *py_ch);
+void spdk_py_vbdev_io_channel_init(struct spdk_py_channel *py_ch);
+void spdk_py_vbdev_io_channel_fini(struct spdk_py_channel *py_ch);
 
 /* Deferred completion (shim_deferred.c). */
 uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, struct spdk_thread *thread,

@@ -212,8 +212,7 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 	/* Fixed before the vbdev is registered. */
 	py_ch->count_stats = node->count_stats;
 	py_ch->latency_hist = node->count_stats && node->latency_hist;
-	TAILQ_INIT(&py_ch->submitted);
-	TAILQ_INIT(&py_ch->completed);
+	spdk_py_vbdev_io_channel_init(py_ch);
 	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);
 	return py_ch->base_ch ? 0 : -ENOMEM;
 }
@@ -244,7 +243,7 @@ shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 
 	/* A channel's counts outlive it (the app thread reads them with the others'). */
 	shim_stats_add(&node->retired, &py_ch->stats);
-	spdk_poller_unregister(&py_ch->poller);
+	spdk_py_vbdev_io_channel_fini(py_ch);
 	spdk_put_io_channel(py_ch->base_ch);
 }
 

@@ -209,7 +209,7 @@ int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats
 				bool counters, void *cb_arg);
 void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
 
-/* Per-I/O helpers (shim_io.c): each reads the I/O's own fields in C. */
+/* An I/O as Python reads it (shim_bdev_io.c): each reads its own fields in C. */
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
@@ -217,6 +217,8 @@ int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
 void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
+
+/* A vbdev's I/O on to its base, and its completion (shim_forward.c). */
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
 int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
