@@ -21,12 +21,6 @@
 
 #define SHIM_FAN_TAG(slot, gen)	((uint64_t)(slot) | ((uint64_t)(gen) << 8))
 
-static inline struct spdk_py_disk_io *
-shim_fan_io(struct spdk_bdev_io *bdev_io)
-{
-	return (struct spdk_py_disk_io *)bdev_io->driver_ctx;
-}
-
 /* The bases changed (one added, failed or closing): each channel asks Python
  * for its table again before it routes.
  */
@@ -89,13 +83,13 @@ shim_fan_table_current(struct spdk_py_disk_channel *ch)
 static void
 shim_fan_finish(struct spdk_bdev_io *bdev_io, bool success)
 {
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 
 	if (io->fan_write) {
 		__atomic_sub_fetch(&io->ch->disk->forwarding_writes, 1, __ATOMIC_SEQ_CST);
 	}
-	spdk_py_disk_complete(bdev_io, success ? SPDK_BDEV_IO_STATUS_SUCCESS :
-			      SPDK_BDEV_IO_STATUS_FAILED);
+	io->ch->io_ops->complete(bdev_io, success ? SPDK_BDEV_IO_STATUS_SUCCESS :
+				 SPDK_BDEV_IO_STATUS_FAILED);
 }
 
 /* A child failed: its base takes no more I/O, and Python hears of it. */
@@ -111,7 +105,7 @@ shim_fan_base_failed(struct spdk_py_disk_channel *ch, uint64_t tag, int status)
 	__atomic_or_fetch(&disk->failed_bases, 1u << slot, __ATOMIC_SEQ_CST);
 	ch->failed_report |= 1u << slot;
 	ch->failed_status = status;
-	spdk_py_disk_channel_wake(ch);
+	ch->io_ops->wake(ch);
 }
 
 static void shim_fan_child_done(void *arg, uint64_t tag, int status);
@@ -159,14 +153,14 @@ shim_fan_pick(struct spdk_py_disk_channel *ch, uint32_t mask)
 static void
 shim_fan_read(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 {
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	uint32_t left = io->fan_mask & ~io->fan_tried &
 			~__atomic_load_n(&ch->disk->failed_bases, __ATOMIC_SEQ_CST);
 
 	if (left == 0) {
 		shim_fan_finish(bdev_io, false);
 	} else if (!shim_fan_table_current(ch)) {
-		spdk_py_disk_requeue(ch, bdev_io);
+		ch->io_ops->requeue(ch, bdev_io);
 	} else {
 		shim_fan_send(ch, bdev_io, shim_fan_pick(ch, left));
 	}
@@ -176,7 +170,7 @@ static void
 shim_fan_child_done(void *arg, uint64_t tag, int status)
 {
 	struct spdk_bdev_io *bdev_io = arg;
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	struct spdk_py_disk_channel *ch = io->ch;
 
 	if (status != 0) {
@@ -213,7 +207,7 @@ void
 spdk_py_disk_forward(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io,
 		     uint32_t mask)
 {
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	int type = bdev_io->type;
 	uint32_t targets;
 

@@ -227,7 +227,48 @@ struct spdk_py_disk_channel {
 	uint32_t				next_read;	/* round robin */
 	uint32_t				failed_report;	/* slots failed, for Python */
 	int					failed_status;
+	const struct spdk_py_disk_io_ops	*io_ops;	/* the disk's, for routing */
 };
+
+/* What routing to bases (shim_base_bdevs.c) needs of the disk that hosts it
+ * (shim_disk_io.c). The router sits below the disk's I/O path and never calls
+ * it by name: the disk gives these with each channel.
+ */
+struct spdk_py_disk_io_ops {
+	/* A routed I/O is done: its children are back. */
+	void	(*complete)(struct spdk_bdev_io *bdev_io, int status);
+	/* A read to route again, through the disk's next batch (its bases changed). */
+	void	(*requeue)(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
+	/* A base failed: the channel's poller tells Python. */
+	void	(*wake)(struct spdk_py_disk_channel *ch);
+};
+
+/* States of a disk's I/O, kept in its driver_ctx. */
+#define SHIM_DISK_QUEUED	0
+#define SHIM_DISK_IN_PYTHON	1
+#define SHIM_DISK_PENDING	2
+#define SHIM_DISK_DONE		3
+#define SHIM_DISK_ROUTED	4	/* its children are at its bases (shim_base_bdevs.c) */
+/* Kept by Python on the Python thread: pending once its batch is back. */
+#define SHIM_DISK_KEPT_AWAY	5
+/* ... and its completion arrived first (early_status): done then. */
+#define SHIM_DISK_DONE_AWAY	6
+
+/* A disk I/O's own context. */
+static inline struct spdk_py_disk_io *
+shim_disk_io(struct spdk_bdev_io *bdev_io)
+{
+	return (struct spdk_py_disk_io *)bdev_io->driver_ctx;
+}
+
+/* Whether the I/O carries data (Python sees its buffer). */
+static inline bool
+shim_disk_has_data(const struct spdk_bdev_io *bdev_io)
+{
+	return bdev_io->type == SPDK_BDEV_IO_TYPE_READ || bdev_io->type == SPDK_BDEV_IO_TYPE_WRITE ||
+	       bdev_io->type == SPDK_BDEV_IO_TYPE_COMPARE;
+}
+
 
 /* Tags of bulk I/Os: this bit, and the slot of their buffer. */
 #define SPDK_PY_BULK_TAG	(1ull << 63)
@@ -290,10 +331,19 @@ bool spdk_py_deferred_cancel(struct spdk_py_deferred *d);
 void spdk_py_deferred_batch_begin(void);
 void spdk_py_deferred_batch_end(void);
 
-/* Disks (shim_disk.c). */
+/* A disk's I/O path (shim_disk_io.c): the fn_table's submit_request, and
+ * each channel's batch.
+ */
+void spdk_py_disk_submit_request(struct spdk_io_channel *_ch, struct spdk_bdev_io *bdev_io);
+int spdk_py_disk_io_channel_init(struct spdk_py_disk_channel *ch);
+void spdk_py_disk_io_channel_fini(struct spdk_py_disk_channel *ch);
+
+/* How a disk's I/O ends (shim_disk_later.c): completed now, or kept pending. */
 void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
-void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
-void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
+void spdk_py_copy_from_iovs(struct spdk_bdev_io *bdev_io, uint8_t *dst, size_t len);
+void spdk_py_disk_track_pending(struct spdk_py_disk_channel *ch, struct spdk_py_disk_io *io);
+int spdk_py_disk_fail_pending(struct spdk_py_disk_channel *ch, bool all, const char *why);
+void spdk_py_disk_drop_pending(struct spdk_py_disk_channel *ch);
 
 /* The gate into Python (shim_gate.c): the pause, the batches handed to
  * whoever holds Python, the Python thread.
