@@ -45,6 +45,14 @@ struct spdk_py_later_buf {
 	...;
 };
 
+struct spdk_py_disk_stats {
+	uint64_t stall_ticks;
+	uint64_t python_wait_ticks;
+	uint64_t timed_out;
+	int64_t pending;
+	uint64_t handed_batches;
+};
+
 struct spdk_py_disk {
 	struct spdk_bdev bdev;
 	uint32_t io_types;
@@ -155,9 +163,7 @@ void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
-int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
-			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-			 uint64_t *handed_batches, void *cb_arg);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg);
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
 void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
 void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);

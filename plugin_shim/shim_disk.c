@@ -99,6 +99,18 @@ spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, uint64
 	return spdk_uuid_parse(&disk->bdev.uuid, uuid);
 }
 
+/* A channel's figures into a sum: a channel's own, or those of the channels
+ * gone (what is pending is counted apart: a channel gone has nothing pending).
+ */
+static void
+shim_disk_stats_add(struct spdk_py_disk_stats *sum, const struct spdk_py_disk_channel *ch)
+{
+	sum->stall_ticks = spdk_max(sum->stall_ticks, ch->max_stall_ticks);
+	sum->python_wait_ticks = spdk_max(sum->python_wait_ticks, ch->max_python_wait_ticks);
+	sum->timed_out += ch->timed_out;
+	sum->handed_batches += ch->handed_batches;
+}
+
 /* A channel of the disk, on its thread: its queues and its I/O path's batch. */
 static int
 shim_disk_ch_create(void *io_device, void *ctx_buf)
@@ -120,11 +132,7 @@ shim_disk_ch_destroy(void *io_device, void *ctx_buf)
 	struct spdk_py_disk *disk = io_device;
 
 	spdk_py_disk_drop_pending(ch);
-	disk->retired_stall_ticks = spdk_max(disk->retired_stall_ticks, ch->max_stall_ticks);
-	disk->retired_python_wait_ticks = spdk_max(disk->retired_python_wait_ticks,
-					  ch->max_python_wait_ticks);
-	disk->retired_timed_out += ch->timed_out;
-	disk->retired_handed_batches += ch->handed_batches;
+	shim_disk_stats_add(&disk->retired, ch);
 	spdk_py_disk_io_channel_fini(ch);
 }
 
@@ -209,13 +217,9 @@ spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
 
 
 struct shim_disk_collect {
-	struct spdk_py_disk *disk;
-	uint64_t	*stall_ticks;
-	uint64_t	*python_wait_ticks;
-	uint64_t	*timed_out;
-	int64_t		*pending;
-	uint64_t	*handed_batches;
-	void		*cb_arg;
+	struct spdk_py_disk		*disk;
+	struct spdk_py_disk_stats	*out;
+	void				*cb_arg;
 };
 
 /* On a channel's thread: its figures. */
@@ -225,11 +229,8 @@ shim_disk_collect_channel(void *sum, void *ch_ctx)
 	struct shim_disk_collect *ctx = sum;
 	struct spdk_py_disk_channel *ch = ch_ctx;
 
-	*ctx->stall_ticks = spdk_max(*ctx->stall_ticks, ch->max_stall_ticks);
-	*ctx->python_wait_ticks = spdk_max(*ctx->python_wait_ticks, ch->max_python_wait_ticks);
-	*ctx->timed_out += ch->timed_out;
-	*ctx->pending += ch->pending_count;
-	*ctx->handed_batches += ch->handed_batches;
+	shim_disk_stats_add(ctx->out, ch);
+	ctx->out->pending += ch->pending_count;
 	return 0;
 }
 
@@ -248,17 +249,11 @@ shim_disk_collected(void *sum, int status)
 	}
 }
 
-/* The disk's figures over every channel (each read on its own thread): a
- * reactor's longest wait to enter Python (or, for a disk off the reactor,
- * to hand a batch to the Python thread), the Python thread's longest wait
- * for the GIL, I/Os timed out, I/Os pending now, batches another reactor
- * ran (shim_disk_hand); spdk_py_done(cb_arg, rc)
- * when they are in.
+/* The disk's figures over every channel (each read on its own thread) into
+ * out (struct spdk_py_disk_stats); spdk_py_done(cb_arg, rc) when they are in.
  */
 int
-spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
-		     uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-		     uint64_t *handed_batches, void *cb_arg)
+spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg)
 {
 	struct shim_disk_collect *ctx;
 	int rc;
@@ -270,17 +265,9 @@ spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
 	if (ctx == NULL) {
 		return -ENOMEM;
 	}
-	*stall_ticks = disk->retired_stall_ticks;
-	*python_wait_ticks = disk->retired_python_wait_ticks;
-	*timed_out = disk->retired_timed_out;
-	*pending = 0;
-	*handed_batches = disk->retired_handed_batches;
+	*out = disk->retired;
 	ctx->disk = disk;
-	ctx->stall_ticks = stall_ticks;
-	ctx->python_wait_ticks = python_wait_ticks;
-	ctx->timed_out = timed_out;
-	ctx->pending = pending;
-	ctx->handed_batches = handed_batches;
+	ctx->out = out;
 	ctx->cb_arg = cb_arg;
 	disk->collecting++;
 	rc = spdk_py_channel_sum(disk, shim_disk_collect_channel, ctx, shim_disk_collected);

@@ -121,6 +121,16 @@ struct spdk_py_nvme_cmd {
 /* The bases a disk can route I/O to, by slot (a bit of a route's mask). */
 #define SPDK_PY_MAX_BASES	32
 
+/* A disk's figures, over its channels (spdk_py_disk_collect). */
+struct spdk_py_disk_stats {
+	uint64_t	stall_ticks;	/* a reactor's longest wait to enter Python, or to hand
+					 * a batch to the Python thread */
+	uint64_t	python_wait_ticks; /* the Python thread's longest wait for the GIL */
+	uint64_t	timed_out;	/* I/Os failed past the disk's timeout */
+	int64_t		pending;	/* deferred I/Os not completed yet */
+	uint64_t	handed_batches;	/* batches another reactor ran (spdk_py_hand_over) */
+};
+
 /* A base bdev implemented in Python (shim_disk.c). */
 struct spdk_py_disk {
 	struct spdk_bdev	bdev;
@@ -130,10 +140,7 @@ struct spdk_py_disk {
 	uint64_t		timeout_us;	/* a pending I/O fails after this; 0: never */
 	bool			off_reactor;	/* its batches run on the Python thread */
 	bool			deleting;
-	uint64_t		retired_stall_ticks; /* channels gone: their longest stall */
-	uint64_t		retired_python_wait_ticks;
-	uint64_t		retired_timed_out;
-	uint64_t		retired_handed_batches;
+	struct spdk_py_disk_stats retired;	/* channels gone: their figures */
 	int			collecting;	/* collections in flight */
 	bool			unregister_pending;
 	/* Routing to bases (shim_base_bdevs.c), for a disk whose Python routes. */
@@ -258,9 +265,7 @@ void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
-int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
-			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-			 uint64_t *handed_batches, void *cb_arg);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg);
 
 /* The gate into Python (shim_gate.c): the executor lock a hot reload takes,
  * its pause, and the Python thread.

@@ -383,19 +383,16 @@ class Disk:
         """done(rc, {max_stall_us, max_python_thread_wait_us, timed_out,
         pending, handed_batches}), read on every channel."""
         ffi, lib = binding.ffi, binding.lib
-        stall, python_wait, timed_out = (ffi.new("uint64_t *"), ffi.new("uint64_t *"),
-                                         ffi.new("uint64_t *"))
-        pending, handed = ffi.new("int64_t *"), ffi.new("uint64_t *")
+        stats = ffi.new("struct spdk_py_disk_stats *")
 
         def collected(rc):
             us = 1e6 / lib.spdk_get_ticks_hz()
-            done(rc, {"max_stall_us": stall[0] * us,
-                      "max_python_thread_wait_us": python_wait[0] * us,
-                      "timed_out": timed_out[0], "pending": pending[0],
-                      "handed_batches": handed[0]})
+            done(rc, {"max_stall_us": stats.stall_ticks * us,
+                      "max_python_thread_wait_us": stats.python_wait_ticks * us,
+                      "timed_out": stats.timed_out, "pending": stats.pending,
+                      "handed_batches": stats.handed_batches})
         cb_arg = waiter(collected)
-        rc = lib.spdk_py_disk_collect(self.node, stall, python_wait, timed_out, pending,
-                                      handed, cb_arg)
+        rc = lib.spdk_py_disk_collect(self.node, stats, cb_arg)
         if rc:
             finished(int(ffi.cast("uintptr_t", cb_arg)), rc)
 
