@@ -10,7 +10,7 @@
  * for every thread at once (no more I/O goes there) and reaches Python as an
  * event from the channel's poller, never from inside the completion.
  *
- * Python names this thread's channel of each base (spdk_py_disk_bind_bases)
+ * Python names this thread's channel of each base (python_disk_bind_bases)
  * whenever the bases changed (bases_gen): it bumps bases_gen before it closes
  * a base's channels, so a table whose generation is current holds no channel
  * that was closed.
@@ -70,7 +70,7 @@ spdk_py_disk_channel_bind(struct spdk_py_disk_channel *ch)
 		return;
 	}
 	memset(ch->base_chs, 0, sizeof(ch->base_chs));
-	spdk_py_disk_bind_bases(ch->disk->py, ch->base_chs);
+	python_disk_bind_bases(ch->disk->py, ch->base_chs);
 	ch->bases_gen = gen;
 }
 
@@ -254,6 +254,6 @@ spdk_py_disk_report_failures(struct spdk_py_disk_channel *ch)
 
 	if (failed != 0) {
 		ch->failed_report = 0;
-		spdk_py_disk_bases_failed(ch->disk->py, failed, ch->failed_status);
+		python_disk_bases_failed(ch->disk->py, failed, ch->failed_status);
 	}
 }

@@ -31,7 +31,7 @@ shim_disk_destruct(void *ctx)
 {
 	struct spdk_py_disk *disk = ctx;
 
-	return spdk_py_destruct(disk->py);
+	return python_destruct(disk->py);
 }
 
 static int
@@ -39,7 +39,7 @@ shim_disk_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
 {
 	struct spdk_py_disk *disk = ctx;
 
-	return spdk_py_dump_info_json(disk->py, w);
+	return python_dump_info_json(disk->py, w);
 }
 
 static void
@@ -155,7 +155,7 @@ shim_disk_released(void *io_device)
 {
 	struct spdk_py_disk *disk = io_device;
 
-	spdk_py_vbdev_released(disk->py);
+	python_released(disk->py);
 	spdk_py_disk_free(disk);
 }
 
@@ -190,12 +190,12 @@ shim_disk_failed_all(void *sum, int status)
 {
 	struct shim_disk_delete *ctx = sum;
 
-	spdk_bdev_unregister(&ctx->disk->bdev, spdk_py_done, ctx->cb_arg);
+	spdk_bdev_unregister(&ctx->disk->bdev, python_done, ctx->cb_arg);
 	free(ctx);
 }
 
 /* Delete: new I/Os fail from now on, pending ones fail on their threads, then
- * the bdev is unregistered; spdk_py_done(cb_arg, rc) when it is gone.
+ * the bdev is unregistered; python_done(cb_arg, rc) when it is gone.
  */
 void
 spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
@@ -204,14 +204,14 @@ spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
 
 	disk->deleting = true;
 	if (ctx == NULL) {
-		spdk_bdev_unregister(&disk->bdev, spdk_py_done, cb_arg);
+		spdk_bdev_unregister(&disk->bdev, python_done, cb_arg);
 		return;
 	}
 	ctx->disk = disk;
 	ctx->cb_arg = cb_arg;
 	if (spdk_py_channel_sum(disk, shim_disk_fail_channel, ctx, shim_disk_failed_all) != 0) {
 		free(ctx);
-		spdk_bdev_unregister(&disk->bdev, spdk_py_done, cb_arg);
+		spdk_bdev_unregister(&disk->bdev, python_done, cb_arg);
 	}
 }
 
@@ -241,7 +241,7 @@ shim_disk_collected(void *sum, int status)
 	struct shim_disk_collect *ctx = sum;
 	struct spdk_py_disk *disk = ctx->disk;
 
-	spdk_py_done(ctx->cb_arg, status);
+	python_done(ctx->cb_arg, status);
 	free(ctx);
 	/* SPDK unregisters no io_device with a for_each_channel in flight. */
 	if (--disk->collecting == 0 && disk->unregister_pending) {
@@ -250,7 +250,7 @@ shim_disk_collected(void *sum, int status)
 }
 
 /* The disk's figures over every channel (each read on its own thread) into
- * out (struct spdk_py_disk_stats); spdk_py_done(cb_arg, rc) when they are in.
+ * out (struct spdk_py_disk_stats); python_done(cb_arg, rc) when they are in.
  */
 int
 spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg)

@@ -170,11 +170,12 @@ spdk_py_disk_track_pending(struct spdk_py_disk_channel *ch, struct spdk_py_disk_
 /* Python keeps this I/O past its batch: a ticket to complete it with, from
  * any thread (spdk_py_deferred_complete), or 0 if it is not Python's to keep
  * (or no memory). Called where the batch runs: the I/O's thread, or the
- * Python thread (the I/O is listed as pending when the batch is back). An I/O with data gets a buffer of its own in *buf (the
- * data of a write or compare copied in; a read's copied out when it
- * completes): a worker that finishes after a timeout writes into that, never
- * into buffers the I/O gave back. Python puts its reference once it has
- * completed the I/O (spdk_py_later_buf_put).
+ * Python thread (the I/O is listed as pending when the batch is back). An
+ * I/O with data gets a buffer of its own in *buf (the data of a write or
+ * compare copied in; a read's copied out when it completes): a worker that
+ * finishes after a timeout writes into that, never into buffers the I/O gave
+ * back. Python puts its reference once it has completed the I/O
+ * (spdk_py_later_buf_put).
  */
 uint64_t
 spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)

@@ -301,7 +301,7 @@ struct spdk_py_io_device {
 	char				name[64];
 	int				iterating;	/* for_each_channel walks in flight */
 	bool				unregister_pending;
-	void				*unregister_done; /* its spdk_py_done cb_arg */
+	void				*unregister_done; /* its python_done cb_arg */
 };
 
 /* Module-level (shim_module.c). */

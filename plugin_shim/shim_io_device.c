@@ -16,7 +16,7 @@ shim_io_device_create(void *io_device, void *ctx_buf)
 {
 	struct spdk_py_io_device *dev = io_device;
 
-	return spdk_py_io_device_channel(dev->py, ctx_buf, true);
+	return python_io_device_channel(dev->py, ctx_buf, true);
 }
 
 static void
@@ -24,7 +24,7 @@ shim_io_device_destroy(void *io_device, void *ctx_buf)
 {
 	struct spdk_py_io_device *dev = io_device;
 
-	spdk_py_io_device_channel(dev->py, ctx_buf, false);
+	python_io_device_channel(dev->py, ctx_buf, false);
 }
 
 struct spdk_py_io_device *
@@ -60,7 +60,7 @@ shim_io_device_unregistered(void *io_device)
 	void *done = dev->unregister_done;
 
 	free(dev);
-	spdk_py_done(done, 0);
+	python_done(done, 0);
 }
 
 static void
@@ -69,7 +69,7 @@ shim_io_device_unregister_now(struct spdk_py_io_device *dev)
 	spdk_io_device_unregister(dev, shim_io_device_unregistered);
 }
 
-/* Unregister (after any for_each_channel in flight); spdk_py_done(done, 0)
+/* Unregister (after any for_each_channel in flight); python_done(done, 0)
  * once every channel is gone and the device is freed.
  */
 void
@@ -85,7 +85,7 @@ spdk_py_io_device_unregister(struct spdk_py_io_device *dev, void *done)
 
 struct shim_each_channel {
 	struct spdk_py_io_device	*dev;
-	void				*each;	/* ffi handle: spdk_py_io_device_each(each, key) */
+	void				*each;	/* ffi handle: python_io_device_each(each, key) */
 	void				*done;	/* waiter key, back on the caller's thread */
 };
 
@@ -97,7 +97,7 @@ shim_each_channel_run(void *sum, void *ch_ctx)
 {
 	struct shim_each_channel *ctx = sum;
 
-	return spdk_py_io_device_each(ctx->each, ch_ctx);
+	return python_io_device_each(ctx->each, ch_ctx);
 }
 
 /* The walk is over: Python hears it, and an unregister waiting may go on. */
@@ -107,7 +107,7 @@ shim_each_channel_done(void *sum, int status)
 	struct shim_each_channel *ctx = sum;
 	struct spdk_py_io_device *dev = ctx->dev;
 
-	spdk_py_done(ctx->done, status);
+	python_done(ctx->done, status);
 	free(ctx);
 	if (--dev->iterating == 0 && dev->unregister_pending) {
 		dev->unregister_pending = false;
@@ -115,8 +115,8 @@ shim_each_channel_done(void *sum, int status)
 	}
 }
 
-/* spdk_for_each_channel: spdk_py_io_device_each(each, key) on each channel's
- * thread, then spdk_py_done(done, status) on this one.
+/* spdk_for_each_channel: python_io_device_each(each, key) on each channel's
+ * thread, then python_done(done, status) on this one.
  */
 int
 spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, void *done)

@@ -154,7 +154,7 @@ shim_nvme_cmd_finish(struct spdk_py_nvme_cmd *c, int rc)
 {
 	shim_nvme_target_put(c->target);
 	c->target = NULL;
-	spdk_py_done(c->cb_arg, rc);
+	python_done(c->cb_arg, rc);
 }
 
 static void
@@ -228,7 +228,7 @@ shim_nvme_cmd_may_write(const char *bdev_name)
 	return rc;
 }
 
-/* Send c to the bdev named bdev_name; spdk_py_done(cb_arg, 0) once it
+/* Send c to the bdev named bdev_name; python_done(cb_arg, 0) once it
  * completed (its status in c), or a negative errno now: -ENODEV (no such
  * bdev), -ENOTSUP (it takes no such command), or what opening it said.
  */

@@ -62,7 +62,7 @@ shim_rpc_dispatch(int slot, struct spdk_jsonrpc_request *request,
 		}
 	}
 	/* Python answers the request, now or later; if it raised, it did not. */
-	if (spdk_py_rpc_call(g_rpc_slot_names[slot], request, buf.data, buf.len) != 0) {
+	if (python_rpc_call(g_rpc_slot_names[slot], request, buf.data, buf.len) != 0) {
 		spdk_jsonrpc_send_error_response(request, SPDK_JSONRPC_ERROR_INTERNAL_ERROR,
 						 "spdk_py: the Python handler failed; see the target's log");
 	}

@@ -16,7 +16,7 @@ shim_destruct(void *ctx)
 {
 	struct spdk_py_vbdev *node = ctx;
 
-	return spdk_py_destruct(node->py);
+	return python_destruct(node->py);
 }
 
 static bool
@@ -24,7 +24,7 @@ shim_io_type_supported(void *ctx, enum spdk_bdev_io_type io_type)
 {
 	struct spdk_py_vbdev *node = ctx;
 
-	return spdk_py_io_type_supported(node->py, io_type);
+	return python_io_type_supported(node->py, io_type);
 }
 
 static struct spdk_io_channel *
@@ -38,7 +38,7 @@ shim_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
 {
 	struct spdk_py_vbdev *node = ctx;
 
-	return spdk_py_dump_info_json(node->py, w);
+	return python_dump_info_json(node->py, w);
 }
 
 /* Like the reference: the module's config_json recreates vbdevs, nothing per bdev. */
@@ -127,7 +127,7 @@ spdk_py_vbdev_free(struct spdk_py_vbdev *node)
 static void
 shim_base_event_cb(enum spdk_bdev_event_type type, struct spdk_bdev *bdev, void *event_ctx)
 {
-	spdk_py_base_event(type, bdev);
+	python_base_event(type, bdev);
 }
 
 /* A base that does not exist (yet) is -ENODEV, which makes creation deferred;
@@ -262,7 +262,7 @@ shim_io_device_unregister_cb(void *io_device)
 {
 	struct spdk_py_vbdev *node = io_device;
 
-	spdk_py_vbdev_released(node->py);
+	python_released(node->py);
 	spdk_py_vbdev_free(node);
 }
 
@@ -277,7 +277,7 @@ spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
 }
 
-/* spdk_bdev_unregister() of the vbdev; spdk_py_done(cb_arg, rc) when it is gone. */
+/* spdk_bdev_unregister() of the vbdev; python_done(cb_arg, rc) when it is gone. */
 void
 spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
 {
@@ -286,7 +286,7 @@ spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
 		node->bdev_unregister_arg = cb_arg;
 		return;
 	}
-	spdk_bdev_unregister(&node->bdev, spdk_py_done, cb_arg);
+	spdk_bdev_unregister(&node->bdev, python_done, cb_arg);
 }
 
 struct shim_stats_ctx {
@@ -320,7 +320,7 @@ shim_collect_done(struct shim_stats_ctx *ctx, int status)
 {
 	struct spdk_py_vbdev *node = ctx->node;
 
-	spdk_py_done(ctx->cb_arg, status);
+	python_done(ctx->cb_arg, status);
 	free(ctx);
 	if (--node->collecting > 0) {
 		return;
@@ -382,7 +382,7 @@ shim_stats_done(void *sum, int status)
 }
 
 /* Sum the counters of every channel (each read on its own thread) into out;
- * spdk_py_done(cb_arg, rc) runs when out is complete. Without counters, only
+ * python_done(cb_arg, rc) runs when out is complete. Without counters, only
  * what the shim keeps itself (python_active) is exact; with them, the vbdev
  * must be registered and not being unregistered (-ENODEV).
  */

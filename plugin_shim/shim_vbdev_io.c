@@ -71,8 +71,8 @@ shim_run_submissions(struct spdk_py_channel *py_ch)
 		return 0;
 	}
 	spdk_py_deferred_batch_begin();
-	rc = spdk_py_submit_batch(py_ch->node->py, spdk_io_channel_from_ctx(py_ch),
-				  py_ch->batch_ios, py_ch->batch_types, n);
+	rc = python_submit_batch(py_ch->node->py, spdk_io_channel_from_ctx(py_ch),
+				 py_ch->batch_ios, py_ch->batch_types, n);
 	spdk_py_deferred_batch_end();
 	for (i = 0; i < n; i++) {
 		bdev_io = py_ch->batch_ios[i];
@@ -103,8 +103,8 @@ shim_run_completions(struct spdk_py_channel *py_ch)
 		return 0;
 	}
 	spdk_py_deferred_batch_begin();
-	rc = spdk_py_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
-				    py_ch->batch_status, n);
+	rc = python_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
+				   py_ch->batch_status, n);
 	spdk_py_deferred_batch_end();
 	if (rc != 0) {
 		for (i = 0; i < n; i++) {

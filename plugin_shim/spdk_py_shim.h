@@ -93,7 +93,7 @@ struct spdk_py_vbdev {
 	bool			unregister_pending;
 	bool			unregister_notify;
 	bool			bdev_unregister_pending;
-	void			*bdev_unregister_arg;	/* its spdk_py_done cb_arg */
+	void			*bdev_unregister_arg;	/* its python_done cb_arg */
 };
 
 /* The size of an NVMe command (struct spdk_nvme_cmd, 64 bytes). */
@@ -170,7 +170,7 @@ struct spdk_py_bdev_desc {
 	bool				claimed;
 	bool				closing;
 	int				channels;	/* open, on any thread (atomic) */
-	void				*close_done;	/* its spdk_py_done cb_arg */
+	void				*close_done;	/* its python_done cb_arg */
 };
 
 /* A descriptor's I/O channel on one thread, and the I/Os out on it. */
@@ -334,36 +334,40 @@ void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *j
 int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name,
 				 const char *json, size_t len);
 
-/* Implemented in Python (extern "Python+C" in the generated file). */
-int spdk_py_start(void);
-void spdk_py_module_fini(void);
-void spdk_py_examine(struct spdk_bdev *bdev);
-int spdk_py_config_json(struct spdk_json_write_ctx *w);
-int spdk_py_destruct(void *py);
-int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
-		       uint64_t *nblocks, void **bases, size_t *lens, int *statuses,
-		       uint32_t *routes, int n, uint64_t *entered);
-int spdk_py_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
-void spdk_py_disk_bases_failed(void *py, uint32_t slots, int status);
-int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
-			 int *types, int n);
-int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
-			   int n);
-bool spdk_py_io_type_supported(void *py, int type);
-int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
-void spdk_py_base_event(int type, struct spdk_bdev *bdev);
-void spdk_py_vbdev_released(void *py);
-void spdk_py_done(void *cb_arg, int rc);
-int spdk_py_poll(void *py);
-void spdk_py_message(void *py);
-void spdk_py_bdev_desc_event(void *py, int type);
-void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
-void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
-void spdk_py_io_channel_closed(void *py);
-void spdk_py_app_started(void);
-int spdk_py_io_device_channel(void *py, void *key, bool create);
-int spdk_py_io_device_each(void *py, void *key);
-int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
-		     const char *params, size_t len);
+/* Where C enters Python: the callbacks Python implements, each named
+ * python_* (extern "Python+C" in cdefs, @ffi.def_extern in
+ * spdk_py/_runtime/host.py; defined in the CFFI-generated file). python_start
+ * is cffi's embedding API: the first call starts the interpreter.
+ */
+int python_start(void);
+void python_module_fini(void);
+void python_examine(struct spdk_bdev *bdev);
+int python_config_json(struct spdk_json_write_ctx *w);
+int python_destruct(void *py);
+int python_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
+		      uint64_t *nblocks, void **bases, size_t *lens, int *statuses,
+		      uint32_t *routes, int n, uint64_t *entered);
+int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
+void python_disk_bases_failed(void *py, uint32_t slots, int status);
+int python_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
+			int *types, int n);
+int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
+			  int n);
+bool python_io_type_supported(void *py, int type);
+int python_dump_info_json(void *py, struct spdk_json_write_ctx *w);
+void python_base_event(int type, struct spdk_bdev *bdev);
+void python_released(void *py);
+void python_done(void *cb_arg, int rc);
+int python_poll(void *py);
+void python_message(void *py);
+void python_bdev_desc_event(void *py, int type);
+void python_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+void python_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
+void python_io_channel_closed(void *py);
+void python_app_started(void);
+int python_io_device_channel(void *py, void *key, bool create);
+int python_io_device_each(void *py, void *key);
+int python_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
+		    const char *params, size_t len);
 
 #endif /* SPDK_PY_SHIM_H */

@@ -72,7 +72,7 @@ def install(ffi, lib):
     from_handle = ffi.from_handle
 
     @_guarded(ffi, error=-1)
-    def spdk_py_start():
+    def python_start():
         # A reactor that enters Python waits for a worker thread holding the
         # GIL until the worker blocks or this interval runs out (default 5 ms):
         # keep a reactor's wait well under a millisecond.
@@ -93,16 +93,16 @@ def install(ffi, lib):
         return 0
 
     @_guarded(ffi)
-    def spdk_py_module_fini():
+    def python_module_fini():
         _each_plugin("fini")
 
     @_guarded(ffi)
-    def spdk_py_examine(bdev_ptr):
+    def python_examine(bdev_ptr):
         name = ffi.string(lib.spdk_bdev_get_name(bdev_ptr)).decode()
         _each_plugin("examine", name)
 
     @_guarded(ffi, error=0)
-    def spdk_py_config_json(w):
+    def python_config_json(w):
         for entries in _each_plugin("config_json"):
             for text in entries:
                 raw = text.encode()
@@ -112,7 +112,7 @@ def install(ffi, lib):
     # The batch hooks handle each I/O's exception themselves; what escapes
     # them makes C fail the I/Os the batch had not dealt with.
     @_guarded(ffi, error=-1)
-    def spdk_py_submit_batch(py, ch, ios, types, n):
+    def python_submit_batch(py, ch, ios, types, n):
         vb = from_handle(py)
         try:
             vb.submit_batch(ch, ios, types, n)
@@ -125,7 +125,7 @@ def install(ffi, lib):
     # escapes fails the batch (C pre-set every status to FAILED and every
     # route to none; run_batch writes them back only at its end).
     @_guarded(ffi, error=-1)
-    def spdk_py_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, routes, n,
+    def python_disk_batch(py, ios, types, offsets, nblocks, bases, lens, statuses, routes, n,
                            entered):
         entered[0] = perf_counter_ns()  # no C call first: it would release the GIL
         from_handle(py).run_batch(ios, types, offsets, nblocks, bases, lens, statuses, routes, n)
@@ -134,16 +134,16 @@ def install(ffi, lib):
     # A disk over bases (spdk_py.base_bdevs): this thread's channel of each
     # base, and the bases C failed.
     @_guarded(ffi, error=-1)
-    def spdk_py_disk_bind_bases(py, table):
+    def python_disk_bind_bases(py, table):
         from_handle(py).bind_bases(table)
         return 0
 
     @_guarded(ffi)
-    def spdk_py_disk_bases_failed(py, slots, status):
+    def python_disk_bases_failed(py, slots, status):
         from_handle(py).bases_failed(slots, status)
 
     @_guarded(ffi, error=-1)
-    def spdk_py_complete_batch(py, ios, types, statuses, n):
+    def python_complete_batch(py, ios, types, statuses, n):
         vb = from_handle(py)
         try:
             vb.complete_batch(ios, types, statuses, n)
@@ -153,11 +153,11 @@ def install(ffi, lib):
         return 0
 
     @_guarded(ffi, error=False)
-    def spdk_py_io_type_supported(py, io_type):
+    def python_io_type_supported(py, io_type):
         return bool(from_handle(py).io_type_supported(io_type))
 
     @_guarded(ffi, error=0)
-    def spdk_py_dump_info_json(py, w):
+    def python_dump_info_json(py, w):
         info = from_handle(py).dump_info()
         if info is not None:
             key, value = info
@@ -166,62 +166,62 @@ def install(ffi, lib):
         return 0
 
     @_guarded(ffi, error=0)
-    def spdk_py_destruct(py):
+    def python_destruct(py):
         return from_handle(py).destruct()
 
     @_guarded(ffi)
-    def spdk_py_vbdev_released(py):
+    def python_released(py):
         from_handle(py).released()
 
     @_guarded(ffi)
-    def spdk_py_base_event(event_type, bdev_ptr):
+    def python_base_event(event_type, bdev_ptr):
         _each_plugin("base_event", event_type, bdev_ptr)
 
     # -1 (before Python answered) makes C answer with an internal error;
     # jsonrpc.call itself answers every request exactly once.
     @_guarded(ffi, error=-1)
-    def spdk_py_rpc_call(method, request, params, length):
+    def python_rpc_call(method, request, params, length):
         text = ffi.unpack(params, length).decode() if params != ffi.NULL else None
         jsonrpc.call(ffi.string(method).decode(), request, text)
         return 0
 
     @_guarded(ffi)
-    def spdk_py_done(key, rc):
+    def python_done(key, rc):
         waiters.finished(int(ffi.cast("uintptr_t", key)), rc)
 
     # Python on SPDK's threads: pollers, messages, own I/O, the app's start.
     @_guarded(ffi, error=-1)
-    def spdk_py_poll(py):
+    def python_poll(py):
         return from_handle(py).run()
 
     @_guarded(ffi)
-    def spdk_py_message(py):
+    def python_message(py):
         from_handle(py).run()
 
     @_guarded(ffi)
-    def spdk_py_bdev_desc_event(py, event_type):
+    def python_bdev_desc_event(py, event_type):
         from_handle(py).event(event_type)
 
     @_guarded(ffi)
-    def spdk_py_io_channel_batch(py, tags, statuses, n):
+    def python_io_channel_batch(py, tags, statuses, n):
         from_handle(py).batch(tags, statuses, n)
 
     @_guarded(ffi)
-    def spdk_py_io_channel_bulk(py, slots, statuses, n):
+    def python_io_channel_bulk(py, slots, statuses, n):
         from_handle(py).bulk_batch(slots, statuses, n)
 
     @_guarded(ffi)
-    def spdk_py_io_channel_closed(py):
+    def python_io_channel_closed(py):
         from_handle(py).closed()
 
     @_guarded(ffi, error=-1)
-    def spdk_py_io_device_channel(py, key, create):
+    def python_io_device_channel(py, key, create):
         return from_handle(py).channel_event(key, create)
 
     @_guarded(ffi, error=-1)
-    def spdk_py_io_device_each(py, key):
+    def python_io_device_each(py, key):
         return from_handle(py).run(key)
 
     @_guarded(ffi)
-    def spdk_py_app_started():
+    def python_app_started():
         app.started()

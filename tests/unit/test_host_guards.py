@@ -55,15 +55,15 @@ def externs(monkeypatch):
 
 def test_every_callback_is_guarded(externs, capsys):
     # The shim's header declares these; each must be defined here.
-    assert {"spdk_py_start", "spdk_py_examine", "spdk_py_config_json", "spdk_py_destruct",
-            "spdk_py_submit_batch", "spdk_py_complete_batch", "spdk_py_io_type_supported",
-            "spdk_py_dump_info_json", "spdk_py_base_event", "spdk_py_vbdev_released",
-            "spdk_py_done", "spdk_py_rpc_call", "spdk_py_module_fini",
-            "spdk_py_disk_batch"} <= set(externs)
+    assert {"python_start", "python_examine", "python_config_json", "python_destruct",
+            "python_submit_batch", "python_complete_batch", "python_io_type_supported",
+            "python_dump_info_json", "python_base_event", "python_released",
+            "python_done", "python_rpc_call", "python_module_fini",
+            "python_disk_batch"} <= set(externs)
     for name, (func, options) in externs.items():
         args = [object()] * len(inspect.signature(func).parameters)
         result = func(*args)  # raises nothing
         assert result == options.get("error"), (name, result, options)
     err = capsys.readouterr().err
-    assert "spdk_py_examine raised" in err and "UnicodeDecodeError" in err
-    assert "spdk_py_dump_info_json raised" in err and "not a handle" in err
+    assert "python_examine raised" in err and "UnicodeDecodeError" in err
+    assert "python_dump_info_json raised" in err and "not a handle" in err
