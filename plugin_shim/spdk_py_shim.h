@@ -262,10 +262,12 @@ int spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, ui
 int spdk_py_disk_register(struct spdk_py_disk *disk);
 void spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk);
 void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
-uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
-void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg);
+
+/* A disk's I/O that Python completes later (shim_disk_later.c). */
+uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
+void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 
 /* The gate into Python (shim_gate.c): the executor lock a hot reload takes,
  * its pause, and the Python thread.
