@@ -40,6 +40,7 @@ spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot)
 	spdk_py_disk_bases_changed(disk);
 }
 
+/* Python fails a base (removed, or failed elsewhere): no I/O goes there. */
 void
 spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot)
 {
@@ -47,6 +48,7 @@ spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot)
 	spdk_py_disk_bases_changed(disk);
 }
 
+/* Children sent to a slot's base, for Python's figures. */
 uint64_t
 spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot)
 {
@@ -74,12 +76,14 @@ spdk_py_disk_channel_bind(struct spdk_py_disk_channel *ch)
 	ch->bases_gen = gen;
 }
 
+/* Whether this channel's table names the bases as they are now. */
 static bool
 shim_fan_table_current(struct spdk_py_disk_channel *ch)
 {
 	return ch->bases_gen == __atomic_load_n(&ch->disk->bases_gen, __ATOMIC_SEQ_CST);
 }
 
+/* The parent is done (through the disk's channel ops). */
 static void
 shim_fan_finish(struct spdk_bdev_io *bdev_io, bool success)
 {
@@ -110,6 +114,9 @@ shim_fan_base_failed(struct spdk_py_disk_channel *ch, uint64_t tag, int status)
 
 static void shim_fan_child_done(void *arg, uint64_t tag, int status);
 
+/* One child, to slot's base on this thread's channel of it; one refused
+ * counts as a failed child.
+ */
 static void
 shim_fan_send(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io, int slot)
 {
@@ -166,6 +173,9 @@ shim_fan_read(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 	}
 }
 
+/* A child is back: a read is done or tries the next base; anything else
+ * waits for its last child.
+ */
 static void
 shim_fan_child_done(void *arg, uint64_t tag, int status)
 {
@@ -192,6 +202,7 @@ shim_fan_child_done(void *arg, uint64_t tag, int status)
 	}
 }
 
+/* The types C routes; the others are Python's hooks'. */
 static bool
 shim_fan_routable(int type)
 {

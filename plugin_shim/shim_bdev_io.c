@@ -14,12 +14,14 @@ spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io)
 	return shim_io_has_range(bdev_io) ? bdev_io->u.bdev.offset_blocks : 0;
 }
 
+/* Its length in blocks; 0 for a type with no range. */
 uint64_t
 spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io)
 {
 	return shim_io_has_range(bdev_io) ? bdev_io->u.bdev.num_blocks : 0;
 }
 
+/* Ticks since the bdev layer took the I/O. */
 uint64_t
 spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
 {
@@ -38,6 +40,7 @@ shim_nvme_iov(struct spdk_bdev_io *bdev_io, int i)
 	return (struct iovec) { bdev_io->u.nvme_passthru.buf, bdev_io->u.nvme_passthru.nbytes };
 }
 
+/* How many data buffers it has (an NVMe command has at most one, or an iovec). */
 int
 spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io)
 {
@@ -55,6 +58,7 @@ spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io)
 	return bdev_io->u.bdev.iovs ? bdev_io->u.bdev.iovcnt : 0;
 }
 
+/* Data buffer i: its address... */
 void *
 spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i)
 {
@@ -64,6 +68,7 @@ spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i)
 	return bdev_io->u.bdev.iovs[i].iov_base;
 }
 
+/* ... and its length. */
 size_t
 spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i)
 {

@@ -12,6 +12,7 @@
 #include "spdk/util.h"
 #include "spdk/uuid.h"
 
+/* What the disk advertises: its hooks' types, and RESET. */
 static bool
 shim_disk_io_type_supported(void *ctx, enum spdk_bdev_io_type type)
 {
@@ -20,12 +21,14 @@ shim_disk_io_type_supported(void *ctx, enum spdk_bdev_io_type type)
 	return type < 32 && (disk->io_types & (1u << type));
 }
 
+/* The disk is its own io_device: a channel per thread. */
 static struct spdk_io_channel *
 shim_disk_get_io_channel(void *ctx)
 {
 	return spdk_get_io_channel(ctx);
 }
 
+/* The bdev layer lets the disk go: Python decides what follows. */
 static int
 shim_disk_destruct(void *ctx)
 {
@@ -34,6 +37,7 @@ shim_disk_destruct(void *ctx)
 	return python_destruct(disk->py);
 }
 
+/* bdev_get_bdevs' driver_specific: the plugin's own. */
 static int
 shim_disk_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
 {
@@ -57,6 +61,7 @@ static const struct spdk_bdev_fn_table g_shim_disk_fn_table = {
 	.write_config_json	= shim_disk_write_config_json,
 };
 
+/* The C side of a disk, before its geometry and registration. */
 struct spdk_py_disk *
 spdk_py_disk_alloc(const char *name, const char *product_name, void *py)
 {
@@ -79,6 +84,7 @@ spdk_py_disk_alloc(const char *name, const char *product_name, void *py)
 	return disk;
 }
 
+/* A disk never registered, or released: its C side goes. */
 void
 spdk_py_disk_free(struct spdk_py_disk *disk)
 {
@@ -136,6 +142,7 @@ shim_disk_ch_destroy(void *io_device, void *ctx_buf)
 	spdk_py_disk_io_channel_fini(ch);
 }
 
+/* The io_device, then the bdev; a bdev refused takes its io_device with it. */
 int
 spdk_py_disk_register(struct spdk_py_disk *disk)
 {
@@ -150,6 +157,7 @@ spdk_py_disk_register(struct spdk_py_disk *disk)
 	return rc;
 }
 
+/* Every channel gone: Python drops its handle, the C struct is freed. */
 static void
 shim_disk_released(void *io_device)
 {

@@ -88,6 +88,7 @@ shim_io_retire(struct spdk_bdev_io *bdev_io, int status)
 	}
 }
 
+/* An I/O of ours done, counted first. */
 static inline __attribute__((always_inline)) void
 shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 {
@@ -95,6 +96,7 @@ shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
+/* The same, for Python and the submit path. */
 void
 spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
 {
@@ -140,6 +142,7 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, struct spdk_bdev_io *base_io, b
 	SPDK_PY_COMPLETE_AS_BASE(orig_io, base_io, status);
 }
 
+/* A base I/O is back: the upper one completes with its status. */
 static void
 shim_base_io_done(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
@@ -170,6 +173,7 @@ shim_base_zcopy_started(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg
 	}
 }
 
+/* The end phase is back: the base's zcopy I/O is done with. */
 static void
 shim_base_zcopy_ended(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
@@ -288,6 +292,7 @@ SHIM_BASE_RANGE_OP(write_zeroes, spdk_bdev_write_zeroes_blocks)
 SHIM_BASE_RANGE_OP(unmap, spdk_bdev_unmap_blocks)
 SHIM_BASE_RANGE_OP(flush, spdk_bdev_flush_blocks)
 
+/* RESET: the base resets. */
 int
 spdk_py_base_reset(struct spdk_bdev_io *bdev_io)
 {
@@ -336,6 +341,7 @@ spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io)
 SHIM_BASE_NVME_OP(nvme_admin, spdk_bdev_nvme_admin_passthru)
 SHIM_BASE_NVME_OP(nvme_io, spdk_bdev_nvme_io_passthru)
 
+/* NVMe I/O passthrough with a metadata buffer. */
 int
 spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io)
 {
@@ -346,6 +352,7 @@ spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io)
 			      shim_base_io_done, bdev_io));
 }
 
+/* NVMe I/O passthrough of an iovec (NVME_IOV_MD, 24.01). */
 int
 spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io)
 {
@@ -360,6 +367,7 @@ spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io)
 #endif
 }
 
+/* ABORT of an I/O the vbdev sent on: the base aborts its own. */
 int
 spdk_py_base_abort(struct spdk_bdev_io *bdev_io)
 {

@@ -11,6 +11,7 @@
 #include "spdk/log.h"
 #include "spdk/thread.h"
 
+/* A channel of Python's io_device: Python files its state under the key. */
 static int
 shim_io_device_create(void *io_device, void *ctx_buf)
 {
@@ -19,6 +20,7 @@ shim_io_device_create(void *io_device, void *ctx_buf)
 	return python_io_device_channel(dev->py, ctx_buf, true);
 }
 
+/* The channel goes: Python drops the key's state. */
 static void
 shim_io_device_destroy(void *io_device, void *ctx_buf)
 {
@@ -27,6 +29,7 @@ shim_io_device_destroy(void *io_device, void *ctx_buf)
 	python_io_device_channel(dev->py, ctx_buf, false);
 }
 
+/* On an SPDK thread: an io_device whose channels are Python's. */
 struct spdk_py_io_device *
 spdk_py_io_device_register(const char *name, void *py)
 {
@@ -53,6 +56,7 @@ spdk_py_io_channel_ctx(struct spdk_io_channel *ch)
 	return spdk_io_channel_get_ctx(ch);
 }
 
+/* Every channel gone: the device is freed, then Python hears it. */
 static void
 shim_io_device_unregistered(void *io_device)
 {
@@ -63,6 +67,7 @@ shim_io_device_unregistered(void *io_device)
 	python_done(done, 0);
 }
 
+/* No walk in flight: SPDK may unregister it. */
 static void
 shim_io_device_unregister_now(struct spdk_py_io_device *dev)
 {

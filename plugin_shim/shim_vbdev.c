@@ -1,8 +1,10 @@
 /*   SPDX-License-Identifier: BSD-3-Clause
  *
  * A vbdev's C skeleton: its fn_table (each entry trampolines into Python),
- * its io_device and channels, and the base bdev's descriptor. The decisions
- * (what to create, when to unregister, in which order) are Python's.
+ * its io_device and channels, the base bdev's descriptor, and the counters
+ * Python collects over its channels. The decisions (what to create, when to
+ * unregister, in which order) are Python's. Its I/O path is shim_vbdev_io.c
+ * and, on to the base, shim_forward.c.
  */
 
 #include "shim_internal.h"
@@ -11,6 +13,7 @@
 #include "spdk/util.h"
 #include "spdk/uuid.h"
 
+/* The bdev layer lets the vbdev go: Python decides what follows. */
 static int
 shim_destruct(void *ctx)
 {
@@ -19,6 +22,7 @@ shim_destruct(void *ctx)
 	return python_destruct(node->py);
 }
 
+/* Python answers: the vbdev advertises only what it forwards. */
 static bool
 shim_io_type_supported(void *ctx, enum spdk_bdev_io_type io_type)
 {
@@ -27,12 +31,14 @@ shim_io_type_supported(void *ctx, enum spdk_bdev_io_type io_type)
 	return python_io_type_supported(node->py, io_type);
 }
 
+/* The vbdev is its own io_device: a channel per thread. */
 static struct spdk_io_channel *
 shim_get_io_channel(void *ctx)
 {
 	return spdk_get_io_channel(ctx);
 }
 
+/* bdev_get_bdevs' driver_specific: Python's. */
 static int
 shim_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
 {
@@ -64,6 +70,7 @@ shim_get_memory_domains(void *ctx, struct spdk_memory_domain **domains, int arra
 #endif
 
 #if SPDK_PY_HAVE_MEMORY_DOMAIN_TYPES
+/* The same, by type (26.05, where the domains themselves are deprecated). */
 static int
 shim_get_memory_domain_types(void *ctx, enum spdk_dma_device_type *types, uint32_t array_size)
 {
@@ -115,6 +122,7 @@ spdk_py_vbdev_alloc(const char *name, const char *product_name, void *py)
 	return node;
 }
 
+/* A vbdev never registered, or released: its C side goes. */
 void
 spdk_py_vbdev_free(struct spdk_py_vbdev *node)
 {
@@ -184,6 +192,7 @@ spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid)
 	return spdk_uuid_parse(&node->bdev.uuid, uuid);
 }
 
+/* On the opening thread. */
 static void
 shim_close_desc(void *ctx)
 {
@@ -201,6 +210,7 @@ spdk_py_vbdev_close_base(struct spdk_py_vbdev *node)
 	}
 }
 
+/* A channel of the vbdev, on its thread: the base's channel beside it. */
 static int
 shim_ch_create_cb(void *io_device, void *ctx_buf)
 {
@@ -217,6 +227,7 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 	return py_ch->base_ch ? 0 : -ENOMEM;
 }
 
+/* One set of counters into a sum. */
 static void
 shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 {
@@ -235,6 +246,7 @@ shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 	}
 }
 
+/* The channel goes: its counters stay with the vbdev. */
 static void
 shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 {
@@ -247,6 +259,7 @@ shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 	spdk_put_io_channel(py_ch->base_ch);
 }
 
+/* The vbdev's io_device, before the bdev is registered. */
 void
 spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node)
 {
@@ -266,6 +279,9 @@ shim_io_device_unregister_cb(void *io_device)
 	spdk_py_vbdev_free(node);
 }
 
+/* Unregister the io_device once no collection walks it; notify: Python
+ * hears when it is gone and the C struct is freed.
+ */
 void
 spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 {
@@ -315,6 +331,7 @@ shim_stats_channel(void *sum, void *ch_ctx)
 	return 0;
 }
 
+/* A collection is over: Python has it, and unregisters that waited go on. */
 static void
 shim_collect_done(struct shim_stats_ctx *ctx, int status)
 {
@@ -335,6 +352,7 @@ shim_collect_done(struct shim_stats_ctx *ctx, int status)
 	}
 }
 
+/* The bdev layer's figures of one type into ours. */
 static void
 shim_stat_add_ops(struct spdk_py_io_stat *stat, uint64_t ops, uint64_t bytes, uint64_t ticks,
 		  uint32_t blocklen)
@@ -345,6 +363,7 @@ shim_stat_add_ops(struct spdk_py_io_stat *stat, uint64_t ops, uint64_t bytes, ui
 	stat->latency_samples += ops;
 }
 
+/* The bdev layer's reads, writes and unmaps, added to the channels' sums. */
 static void
 shim_bdev_stat_done(struct spdk_bdev *bdev, struct spdk_bdev_io_stat *s, void *cb_arg, int rc)
 {
