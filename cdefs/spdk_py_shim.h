@@ -45,6 +45,14 @@ struct spdk_py_later_buf {
 	...;
 };
 
+struct spdk_py_disk_stats {
+	uint64_t stall_ticks;
+	uint64_t python_wait_ticks;
+	uint64_t timed_out;
+	int64_t pending;
+	uint64_t handed_batches;
+};
+
 struct spdk_py_disk {
 	struct spdk_bdev bdev;
 	uint32_t io_types;
@@ -155,9 +163,7 @@ void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
-int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
-			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-			 uint64_t *handed_batches, void *cb_arg);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg);
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
 void spdk_py_disk_bases_changed(struct spdk_py_disk *disk);
 void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);
@@ -210,34 +216,36 @@ void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *j
 int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name,
 				 const char *json, size_t len);
 
-/* Implemented in Python. */
-extern "Python+C" void spdk_py_module_fini(void);
-extern "Python+C" void spdk_py_examine(struct spdk_bdev *bdev);
-extern "Python+C" int spdk_py_config_json(struct spdk_json_write_ctx *w);
-extern "Python+C" int spdk_py_destruct(void *py);
-extern "Python+C" int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types,
-					 uint64_t *offsets, uint64_t *nblocks, void **bases,
-					 size_t *lens, int *statuses, uint32_t *routes, int n,
-					 uint64_t *entered);
-extern "Python+C" int spdk_py_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
-extern "Python+C" void spdk_py_disk_bases_failed(void *py, uint32_t slots, int status);
-extern "Python+C" int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch,
-					   struct spdk_bdev_io **ios, int *types, int n);
-extern "Python+C" int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,
-					     int *statuses, int n);
-extern "Python+C" bool spdk_py_io_type_supported(void *py, int type);
-extern "Python+C" int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
-extern "Python+C" void spdk_py_base_event(int type, struct spdk_bdev *bdev);
-extern "Python+C" void spdk_py_vbdev_released(void *py);
-extern "Python+C" int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
-				       const char *params, size_t len);
-extern "Python+C" void spdk_py_done(void *cb_arg, int rc);
-extern "Python+C" int spdk_py_poll(void *py);
-extern "Python+C" void spdk_py_message(void *py);
-extern "Python+C" void spdk_py_bdev_desc_event(void *py, int type);
-extern "Python+C" void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
-extern "Python+C" void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
-extern "Python+C" void spdk_py_io_channel_closed(void *py);
-extern "Python+C" void spdk_py_app_started(void);
-extern "Python+C" int spdk_py_io_device_channel(void *py, void *key, bool create);
-extern "Python+C" int spdk_py_io_device_each(void *py, void *key);
+/* Where C enters Python: implemented in Python (spdk_py/_runtime/host.py).
+ * python_start, the embedding API, is declared in spdk_py/tools/ffi_build.py.
+ */
+extern "Python+C" void python_module_fini(void);
+extern "Python+C" void python_examine(struct spdk_bdev *bdev);
+extern "Python+C" int python_config_json(struct spdk_json_write_ctx *w);
+extern "Python+C" int python_destruct(void *py);
+extern "Python+C" int python_disk_batch(void *py, struct spdk_bdev_io **ios, int *types,
+					uint64_t *offsets, uint64_t *nblocks, void **bases,
+					size_t *lens, int *statuses, uint32_t *routes, int n,
+					uint64_t *entered);
+extern "Python+C" int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
+extern "Python+C" void python_disk_bases_failed(void *py, uint32_t slots, int status);
+extern "Python+C" int python_submit_batch(void *py, struct spdk_io_channel *ch,
+					  struct spdk_bdev_io **ios, int *types, int n);
+extern "Python+C" int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,
+					    int *statuses, int n);
+extern "Python+C" bool python_io_type_supported(void *py, int type);
+extern "Python+C" int python_dump_info_json(void *py, struct spdk_json_write_ctx *w);
+extern "Python+C" void python_base_event(int type, struct spdk_bdev *bdev);
+extern "Python+C" void python_released(void *py);
+extern "Python+C" int python_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
+				      const char *params, size_t len);
+extern "Python+C" void python_done(void *cb_arg, int rc);
+extern "Python+C" int python_poll(void *py);
+extern "Python+C" void python_message(void *py);
+extern "Python+C" void python_bdev_desc_event(void *py, int type);
+extern "Python+C" void python_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+extern "Python+C" void python_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
+extern "Python+C" void python_io_channel_closed(void *py);
+extern "Python+C" void python_app_started(void);
+extern "Python+C" int python_io_device_channel(void *py, void *key, bool create);
+extern "Python+C" int python_io_device_each(void *py, void *key);

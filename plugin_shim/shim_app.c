@@ -3,13 +3,13 @@
  * Python programs on an SPDK application: the shim takes the place of
  * spdk_app_start (it is preloaded, so the application's call lands here) and
  * hands SPDK a start callback of its own, which runs the application's and
- * then Python's spdk_py_app_started, on the app thread, once the framework is
+ * then Python's python_app_started, on the app thread, once the framework is
  * up and the --json config is loaded. The application is otherwise unchanged.
  */
 
 #include <dlfcn.h>
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/event.h"
 #include "spdk/log.h"
 
@@ -22,7 +22,7 @@ static void
 shim_app_started(void *arg)
 {
 	g_app_start_fn(g_app_start_arg);
-	spdk_py_app_started();
+	python_app_started();
 }
 
 __attribute__((visibility("default"))) int

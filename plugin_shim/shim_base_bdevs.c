@@ -10,22 +10,16 @@
  * for every thread at once (no more I/O goes there) and reaches Python as an
  * event from the channel's poller, never from inside the completion.
  *
- * Python names this thread's channel of each base (spdk_py_disk_bind_bases)
+ * Python names this thread's channel of each base (python_disk_bind_bases)
  * whenever the bases changed (bases_gen): it bumps bases_gen before it closes
  * a base's channels, so a table whose generation is current holds no channel
  * that was closed.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 
 #define SHIM_FAN_TAG(slot, gen)	((uint64_t)(slot) | ((uint64_t)(gen) << 8))
-
-static inline struct spdk_py_disk_io *
-shim_fan_io(struct spdk_bdev_io *bdev_io)
-{
-	return (struct spdk_py_disk_io *)bdev_io->driver_ctx;
-}
 
 /* The bases changed (one added, failed or closing): each channel asks Python
  * for its table again before it routes.
@@ -46,6 +40,7 @@ spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot)
 	spdk_py_disk_bases_changed(disk);
 }
 
+/* Python fails a base (removed, or failed elsewhere): no I/O goes there. */
 void
 spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot)
 {
@@ -53,6 +48,7 @@ spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot)
 	spdk_py_disk_bases_changed(disk);
 }
 
+/* Children sent to a slot's base, for Python's figures. */
 uint64_t
 spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot)
 {
@@ -76,26 +72,28 @@ spdk_py_disk_channel_bind(struct spdk_py_disk_channel *ch)
 		return;
 	}
 	memset(ch->base_chs, 0, sizeof(ch->base_chs));
-	spdk_py_disk_bind_bases(ch->disk->py, ch->base_chs);
+	python_disk_bind_bases(ch->disk->py, ch->base_chs);
 	ch->bases_gen = gen;
 }
 
+/* Whether this channel's table names the bases as they are now. */
 static bool
 shim_fan_table_current(struct spdk_py_disk_channel *ch)
 {
 	return ch->bases_gen == __atomic_load_n(&ch->disk->bases_gen, __ATOMIC_SEQ_CST);
 }
 
+/* The parent is done (through the disk's channel ops). */
 static void
 shim_fan_finish(struct spdk_bdev_io *bdev_io, bool success)
 {
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 
 	if (io->fan_write) {
 		__atomic_sub_fetch(&io->ch->disk->forwarding_writes, 1, __ATOMIC_SEQ_CST);
 	}
-	spdk_py_disk_complete(bdev_io, success ? SPDK_BDEV_IO_STATUS_SUCCESS :
-			      SPDK_BDEV_IO_STATUS_FAILED);
+	io->ch->io_ops->complete(bdev_io, success ? SPDK_BDEV_IO_STATUS_SUCCESS :
+				 SPDK_BDEV_IO_STATUS_FAILED);
 }
 
 /* A child failed: its base takes no more I/O, and Python hears of it. */
@@ -111,11 +109,14 @@ shim_fan_base_failed(struct spdk_py_disk_channel *ch, uint64_t tag, int status)
 	__atomic_or_fetch(&disk->failed_bases, 1u << slot, __ATOMIC_SEQ_CST);
 	ch->failed_report |= 1u << slot;
 	ch->failed_status = status;
-	spdk_py_disk_channel_wake(ch);
+	ch->io_ops->wake(ch);
 }
 
 static void shim_fan_child_done(void *arg, uint64_t tag, int status);
 
+/* One child, to slot's base on this thread's channel of it; one refused
+ * counts as a failed child.
+ */
 static void
 shim_fan_send(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io, int slot)
 {
@@ -159,24 +160,27 @@ shim_fan_pick(struct spdk_py_disk_channel *ch, uint32_t mask)
 static void
 shim_fan_read(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io)
 {
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	uint32_t left = io->fan_mask & ~io->fan_tried &
 			~__atomic_load_n(&ch->disk->failed_bases, __ATOMIC_SEQ_CST);
 
 	if (left == 0) {
 		shim_fan_finish(bdev_io, false);
 	} else if (!shim_fan_table_current(ch)) {
-		spdk_py_disk_requeue(ch, bdev_io);
+		ch->io_ops->requeue(ch, bdev_io);
 	} else {
 		shim_fan_send(ch, bdev_io, shim_fan_pick(ch, left));
 	}
 }
 
+/* A child is back: a read is done or tries the next base; anything else
+ * waits for its last child.
+ */
 static void
 shim_fan_child_done(void *arg, uint64_t tag, int status)
 {
 	struct spdk_bdev_io *bdev_io = arg;
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	struct spdk_py_disk_channel *ch = io->ch;
 
 	if (status != 0) {
@@ -198,6 +202,7 @@ shim_fan_child_done(void *arg, uint64_t tag, int status)
 	}
 }
 
+/* The types C routes; the others are Python's hooks'. */
 static bool
 shim_fan_routable(int type)
 {
@@ -213,7 +218,7 @@ void
 spdk_py_disk_forward(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io,
 		     uint32_t mask)
 {
-	struct spdk_py_disk_io *io = shim_fan_io(bdev_io);
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	int type = bdev_io->type;
 	uint32_t targets;
 
@@ -260,6 +265,6 @@ spdk_py_disk_report_failures(struct spdk_py_disk_channel *ch)
 
 	if (failed != 0) {
 		ch->failed_report = 0;
-		spdk_py_disk_bases_failed(ch->disk->py, failed, ch->failed_status);
+		python_disk_bases_failed(ch->disk->py, failed, ch->failed_status);
 	}
 }

@@ -6,7 +6,7 @@
  * bdev layer wants channels put before their descriptor is closed).
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 
 static void
@@ -14,7 +14,7 @@ shim_desc_event_cb(enum spdk_bdev_event_type type, struct spdk_bdev *bdev, void 
 {
 	struct spdk_py_bdev_desc *d = event_ctx;
 
-	spdk_py_bdev_desc_event(d->py, type);
+	python_bdev_desc_event(d->py, type);
 }
 
 /* On an SPDK thread; *out is closed on this thread. As for vbdev bases, a bdev
@@ -74,11 +74,11 @@ shim_desc_finish_close(struct spdk_py_bdev_desc *d)
 	}
 	spdk_bdev_close(d->desc);
 	free(d);
-	spdk_py_done(done, 0);
+	python_done(done, 0);
 }
 
 /* On the descriptor's thread: close it once its last channel is gone (now if
- * there is none); spdk_py_done(done, 0) when it is closed. Python closes the
+ * there is none); python_done(done, 0) when it is closed. Python closes the
  * channels.
  */
 void

@@ -15,7 +15,7 @@
  * the GIL, so neither ever waits for the other's lock while holding its own.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
 

@@ -14,7 +14,7 @@
  * descriptor.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/string.h"
 #include "spdk/thread.h"

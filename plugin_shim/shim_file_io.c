@@ -11,7 +11,7 @@
  */
 
 #define _GNU_SOURCE	/* pthread affinity and names */
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/env.h"
 #include "spdk/log.h"
 #include "spdk/string.h"

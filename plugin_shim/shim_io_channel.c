@@ -8,7 +8,7 @@
  * Python never sees it. A channel closes once its last I/O is delivered.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/nvme_spec.h"
 
@@ -54,12 +54,12 @@ shim_channel_free(struct spdk_py_io_channel *ch)
 	}
 	spdk_put_io_channel(ch->ch);
 	free(ch);
-	spdk_py_io_channel_closed(py);
+	python_io_channel_closed(py);
 	spdk_py_bdev_desc_channel_removed(d);
 }
 
 /* On the channel's thread: put it once its I/Os are all delivered (now if
- * none is out); spdk_py_io_channel_closed(py) then.
+ * none is out); python_io_channel_closed(py) then.
  */
 void
 spdk_py_io_channel_close(struct spdk_py_io_channel *ch)
@@ -174,7 +174,7 @@ shim_own_io_retry(void *arg)
 }
 
 /* On the channel's thread. 0: the I/O is submitted (or waits for a bdev_io)
- * and spdk_py_io_channel_batch will report tag exactly once. Negative: it was
+ * and python_io_channel_batch will report tag exactly once. Negative: it was
  * not (bad range, a type the bdev lacks, a closed channel) and nothing will.
  */
 static int
@@ -223,7 +223,7 @@ shim_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void 
 }
 
 /* On the channel's thread. 0: the I/O is submitted (or waits for a bdev_io)
- * and spdk_py_io_channel_batch will report tag exactly once. Negative: it was
+ * and python_io_channel_batch will report tag exactly once. Negative: it was
  * not (bad range, a type the bdev lacks, a closed channel) and nothing will.
  */
 int
@@ -259,7 +259,7 @@ spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct iov
 
 /* Bulk I/O: n I/Os of one type and size, each on a buffer of Python's
  * table (bufs[slots[i]], nbufs of them) at offsets[i]. Their completions go to
- * spdk_py_io_channel_bulk by slot, a batch in one call, with no per-I/O
+ * python_io_channel_bulk by slot, a batch in one call, with no per-I/O
  * Python object. Returns how many were submitted (the first n that the bdev
  * layer took): the rest, from the first refused, were not.
  */
@@ -305,10 +305,10 @@ shim_channel_poll(void *arg)
 	ch->outstanding -= total;
 	/* Python delivers each one; what it raises is logged there. */
 	if (bulk > 0) {
-		spdk_py_io_channel_bulk(ch->py, ch->bulk_slots, ch->bulk_statuses, bulk);
+		python_io_channel_bulk(ch->py, ch->bulk_slots, ch->bulk_statuses, bulk);
 	}
 	if (n > 0) {
-		spdk_py_io_channel_batch(ch->py, ch->tags, ch->statuses, n);
+		python_io_channel_batch(ch->py, ch->tags, ch->statuses, n);
 	}
 	if (ch->outstanding == 0) {
 		spdk_poller_unregister(&ch->poller);

@@ -7,26 +7,29 @@
  * with a for_each_channel in flight: unregistering waits for them to end.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
 
+/* A channel of Python's io_device: Python files its state under the key. */
 static int
 shim_io_device_create(void *io_device, void *ctx_buf)
 {
 	struct spdk_py_io_device *dev = io_device;
 
-	return spdk_py_io_device_channel(dev->py, ctx_buf, true);
+	return python_io_device_channel(dev->py, ctx_buf, true);
 }
 
+/* The channel goes: Python drops the key's state. */
 static void
 shim_io_device_destroy(void *io_device, void *ctx_buf)
 {
 	struct spdk_py_io_device *dev = io_device;
 
-	spdk_py_io_device_channel(dev->py, ctx_buf, false);
+	python_io_device_channel(dev->py, ctx_buf, false);
 }
 
+/* On an SPDK thread: an io_device whose channels are Python's. */
 struct spdk_py_io_device *
 spdk_py_io_device_register(const char *name, void *py)
 {
@@ -53,6 +56,7 @@ spdk_py_io_channel_ctx(struct spdk_io_channel *ch)
 	return spdk_io_channel_get_ctx(ch);
 }
 
+/* Every channel gone: the device is freed, then Python hears it. */
 static void
 shim_io_device_unregistered(void *io_device)
 {
@@ -60,16 +64,17 @@ shim_io_device_unregistered(void *io_device)
 	void *done = dev->unregister_done;
 
 	free(dev);
-	spdk_py_done(done, 0);
+	python_done(done, 0);
 }
 
+/* No walk in flight: SPDK may unregister it. */
 static void
 shim_io_device_unregister_now(struct spdk_py_io_device *dev)
 {
 	spdk_io_device_unregister(dev, shim_io_device_unregistered);
 }
 
-/* Unregister (after any for_each_channel in flight); spdk_py_done(done, 0)
+/* Unregister (after any for_each_channel in flight); python_done(done, 0)
  * once every channel is gone and the device is freed.
  */
 void
@@ -85,28 +90,29 @@ spdk_py_io_device_unregister(struct spdk_py_io_device *dev, void *done)
 
 struct shim_each_channel {
 	struct spdk_py_io_device	*dev;
-	void				*each;	/* ffi handle: spdk_py_io_device_each(each, key) */
+	void				*each;	/* ffi handle: python_io_device_each(each, key) */
 	void				*done;	/* waiter key, back on the caller's thread */
 };
 
-static void
-shim_each_channel_run(struct spdk_io_channel_iter *i)
+/* On a channel's thread, its key to Python. Python's answer: 0 goes on,
+ * anything else ends the walk with it.
+ */
+static int
+shim_each_channel_run(void *sum, void *ch_ctx)
 {
-	struct shim_each_channel *ctx = spdk_io_channel_iter_get_ctx(i);
-	struct spdk_io_channel *ch = spdk_io_channel_iter_get_channel(i);
+	struct shim_each_channel *ctx = sum;
 
-	/* Python's answer: 0 goes on, anything else ends the walk with it. */
-	spdk_for_each_channel_continue(i, spdk_py_io_device_each(ctx->each,
-				       spdk_io_channel_get_ctx(ch)));
+	return python_io_device_each(ctx->each, ch_ctx);
 }
 
+/* The walk is over: Python hears it, and an unregister waiting may go on. */
 static void
-shim_each_channel_done(struct spdk_io_channel_iter *i, int status)
+shim_each_channel_done(void *sum, int status)
 {
-	struct shim_each_channel *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct shim_each_channel *ctx = sum;
 	struct spdk_py_io_device *dev = ctx->dev;
 
-	spdk_py_done(ctx->done, status);
+	python_done(ctx->done, status);
 	free(ctx);
 	if (--dev->iterating == 0 && dev->unregister_pending) {
 		dev->unregister_pending = false;
@@ -114,13 +120,14 @@ shim_each_channel_done(struct spdk_io_channel_iter *i, int status)
 	}
 }
 
-/* spdk_for_each_channel: spdk_py_io_device_each(each, key) on each channel's
- * thread, then spdk_py_done(done, status) on this one.
+/* spdk_for_each_channel: python_io_device_each(each, key) on each channel's
+ * thread, then python_done(done, status) on this one.
  */
 int
 spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, void *done)
 {
 	struct shim_each_channel *ctx;
+	int rc;
 
 	if (dev->unregister_pending) {
 		return -ENODEV;
@@ -133,6 +140,10 @@ spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each, vo
 	ctx->each = each;
 	ctx->done = done;
 	dev->iterating++;
-	spdk_for_each_channel(dev, shim_each_channel_run, ctx, shim_each_channel_done);
-	return 0;
+	rc = spdk_py_channel_sum(dev, shim_each_channel_run, ctx, shim_each_channel_done);
+	if (rc != 0) {
+		dev->iterating--;
+		free(ctx);
+	}
+	return rc;
 }

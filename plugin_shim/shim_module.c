@@ -4,7 +4,7 @@
  * Python; Python itself is started here, in module_init, on the app thread.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 
 #ifndef SPDK_PY_DEFAULT_PATH
@@ -60,7 +60,7 @@ shim_module_init(void)
 	int rc;
 
 	shim_set_python_path();
-	rc = spdk_py_start();
+	rc = python_start();
 	if (rc != 0) {
 		SPDK_ERRLOG("spdk_py: Python failed to start (%d); see the messages above\n", rc);
 	}
@@ -70,21 +70,21 @@ shim_module_init(void)
 static void
 shim_module_fini(void)
 {
-	spdk_py_module_fini();
+	python_module_fini();
 }
 
 /* examine_done is owed to the bdev layer whatever Python did, or init hangs. */
 static void
 shim_examine_config(struct spdk_bdev *bdev)
 {
-	spdk_py_examine(bdev);
+	python_examine(bdev);
 	spdk_bdev_module_examine_done(&g_spdk_py_module);
 }
 
 static int
 shim_config_json(struct spdk_json_write_ctx *w)
 {
-	spdk_py_config_json(w);
+	python_config_json(w);
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  * is opened, sent the command and closed on the calling thread.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/env.h"
 #include "spdk/log.h"
 #include "spdk/nvme_spec.h"
@@ -154,7 +154,7 @@ shim_nvme_cmd_finish(struct spdk_py_nvme_cmd *c, int rc)
 {
 	shim_nvme_target_put(c->target);
 	c->target = NULL;
-	spdk_py_done(c->cb_arg, rc);
+	python_done(c->cb_arg, rc);
 }
 
 static void
@@ -228,7 +228,7 @@ shim_nvme_cmd_may_write(const char *bdev_name)
 	return rc;
 }
 
-/* Send c to the bdev named bdev_name; spdk_py_done(cb_arg, 0) once it
+/* Send c to the bdev named bdev_name; python_done(cb_arg, 0) once it
  * completed (its status in c), or a negative errno now: -ENODEV (no such
  * bdev), -ENOTSUP (it takes no such command), or what opening it said.
  */

@@ -5,7 +5,7 @@
  * method into a free slot and receives its params as JSON text.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
 #include "spdk/util.h"
@@ -62,7 +62,7 @@ shim_rpc_dispatch(int slot, struct spdk_jsonrpc_request *request,
 		}
 	}
 	/* Python answers the request, now or later; if it raised, it did not. */
-	if (spdk_py_rpc_call(g_rpc_slot_names[slot], request, buf.data, buf.len) != 0) {
+	if (python_rpc_call(g_rpc_slot_names[slot], request, buf.data, buf.len) != 0) {
 		spdk_jsonrpc_send_error_response(request, SPDK_JSONRPC_ERROR_INTERNAL_ERROR,
 						 "spdk_py: the Python handler failed; see the target's log");
 	}
@@ -91,8 +91,9 @@ static const spdk_rpc_method_handler g_rpc_slot_handlers[SHIM_RPC_SLOTS] = {
 	SHIM_RPC_HANDLER_ROW(6), SHIM_RPC_HANDLER_ROW(7),
 };
 
-int
-spdk_py_rpc_slot(const char *method)
+/* The slot method is routed to, or -ENOENT. */
+static int
+shim_rpc_slot(const char *method)
 {
 	int slot;
 
@@ -108,7 +109,7 @@ spdk_py_rpc_slot(const char *method)
 int
 spdk_py_rpc_register(const char *method, uint32_t state_mask)
 {
-	int slot = spdk_py_rpc_slot(method);
+	int slot = shim_rpc_slot(method);
 
 	if (slot >= 0) {
 		return slot;

@@ -3,10 +3,10 @@
  * Python on SPDK's threads: pollers, one-shot timers, messages to a thread and
  * a message to every thread. Each lands in Python on the thread SPDK runs it
  * on; none blocks a reactor. A Python callback is named by an ffi handle (a
- * poller's, held for the poller's life) or a waiter key (spdk_py_done).
+ * poller's, held for the poller's life) or a waiter key (python_done).
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
 
@@ -21,10 +21,10 @@ shim_poller_run(void *arg)
 	struct spdk_py_poller *p = arg;
 
 	/* Python answers 1 (busy), 0 (idle), or -1 (it raised: logged there). */
-	return spdk_py_poll(p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+	return python_poll(p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 
-/* A poller on this thread: spdk_py_poll(py) every period_us (0: every
+/* A poller on this thread: python_poll(py) every period_us (0: every
  * reactor iteration) until spdk_py_poller_unregister, on this thread.
  */
 struct spdk_py_poller *
@@ -67,12 +67,12 @@ shim_later_fire(void *arg)
 	struct shim_later *later = arg;
 
 	spdk_poller_unregister(&later->poller);
-	spdk_py_done(later->cb_arg, 0);
+	python_done(later->cb_arg, 0);
 	free(later);
 	return SPDK_POLLER_BUSY;
 }
 
-/* spdk_py_done(cb_arg, 0) on this thread after delay_us: Python's way to wait
+/* python_done(cb_arg, 0) on this thread after delay_us: Python's way to wait
  * without blocking the reactor.
  */
 int
@@ -95,10 +95,10 @@ spdk_py_call_later(uint64_t delay_us, void *cb_arg)
 static void
 shim_message_arrive(void *cb_arg)
 {
-	spdk_py_done(cb_arg, 0);
+	python_done(cb_arg, 0);
 }
 
-/* spdk_py_done(cb_arg, 0) on thread, from any thread (an SPDK one or not). */
+/* python_done(cb_arg, 0) on thread, from any thread (an SPDK one or not). */
 int
 spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg)
 {
@@ -106,8 +106,8 @@ spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg)
 }
 
 struct shim_each_thread {
-	void	*each;	/* ffi handle: spdk_py_message(each) on every thread */
-	void	*done;	/* waiter key: spdk_py_done(done, 0) back on the caller's */
+	void	*each;	/* ffi handle: python_message(each) on every thread */
+	void	*done;	/* waiter key: python_done(done, 0) back on the caller's */
 };
 
 static void
@@ -115,7 +115,7 @@ shim_each_thread_run(void *arg)
 {
 	struct shim_each_thread *ctx = arg;
 
-	spdk_py_message(ctx->each);
+	python_message(ctx->each);
 }
 
 static void
@@ -123,12 +123,12 @@ shim_each_thread_done(void *arg)
 {
 	struct shim_each_thread *ctx = arg;
 
-	spdk_py_done(ctx->done, 0);
+	python_done(ctx->done, 0);
 	free(ctx);
 }
 
-/* spdk_for_each_thread: spdk_py_message(each) on every SPDK thread in turn,
- * then spdk_py_done(done, 0) on this one.
+/* spdk_for_each_thread: python_message(each) on every SPDK thread in turn,
+ * then python_done(done, 0) on this one.
  */
 int
 spdk_py_for_each_thread(void *each, void *done)

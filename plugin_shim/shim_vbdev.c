@@ -1,44 +1,50 @@
 /*   SPDX-License-Identifier: BSD-3-Clause
  *
  * A vbdev's C skeleton: its fn_table (each entry trampolines into Python),
- * its io_device and channels, and the base bdev's descriptor. The decisions
- * (what to create, when to unregister, in which order) are Python's.
+ * its io_device and channels, the base bdev's descriptor, and the counters
+ * Python collects over its channels. The decisions (what to create, when to
+ * unregister, in which order) are Python's. Its I/O path is shim_vbdev_io.c
+ * and, on to the base, shim_forward.c.
  */
 
-#include "spdk_py_shim.h"
+#include "shim_internal.h"
 #include "spdk_compat.h"
 #include "spdk/log.h"
 #include "spdk/util.h"
 #include "spdk/uuid.h"
 
+/* The bdev layer lets the vbdev go: Python decides what follows. */
 static int
 shim_destruct(void *ctx)
 {
 	struct spdk_py_vbdev *node = ctx;
 
-	return spdk_py_destruct(node->py);
+	return python_destruct(node->py);
 }
 
+/* Python answers: the vbdev advertises only what it forwards. */
 static bool
 shim_io_type_supported(void *ctx, enum spdk_bdev_io_type io_type)
 {
 	struct spdk_py_vbdev *node = ctx;
 
-	return spdk_py_io_type_supported(node->py, io_type);
+	return python_io_type_supported(node->py, io_type);
 }
 
+/* The vbdev is its own io_device: a channel per thread. */
 static struct spdk_io_channel *
 shim_get_io_channel(void *ctx)
 {
 	return spdk_get_io_channel(ctx);
 }
 
+/* bdev_get_bdevs' driver_specific: Python's. */
 static int
 shim_dump_info_json(void *ctx, struct spdk_json_write_ctx *w)
 {
 	struct spdk_py_vbdev *node = ctx;
 
-	return spdk_py_dump_info_json(node->py, w);
+	return python_dump_info_json(node->py, w);
 }
 
 /* Like the reference: the module's config_json recreates vbdevs, nothing per bdev. */
@@ -64,6 +70,7 @@ shim_get_memory_domains(void *ctx, struct spdk_memory_domain **domains, int arra
 #endif
 
 #if SPDK_PY_HAVE_MEMORY_DOMAIN_TYPES
+/* The same, by type (26.05, where the domains themselves are deprecated). */
 static int
 shim_get_memory_domain_types(void *ctx, enum spdk_dma_device_type *types, uint32_t array_size)
 {
@@ -115,6 +122,7 @@ spdk_py_vbdev_alloc(const char *name, const char *product_name, void *py)
 	return node;
 }
 
+/* A vbdev never registered, or released: its C side goes. */
 void
 spdk_py_vbdev_free(struct spdk_py_vbdev *node)
 {
@@ -127,7 +135,7 @@ spdk_py_vbdev_free(struct spdk_py_vbdev *node)
 static void
 shim_base_event_cb(enum spdk_bdev_event_type type, struct spdk_bdev *bdev, void *event_ctx)
 {
-	spdk_py_base_event(type, bdev);
+	python_base_event(type, bdev);
 }
 
 /* A base that does not exist (yet) is -ENODEV, which makes creation deferred;
@@ -184,6 +192,7 @@ spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid)
 	return spdk_uuid_parse(&node->bdev.uuid, uuid);
 }
 
+/* On the opening thread. */
 static void
 shim_close_desc(void *ctx)
 {
@@ -201,6 +210,7 @@ spdk_py_vbdev_close_base(struct spdk_py_vbdev *node)
 	}
 }
 
+/* A channel of the vbdev, on its thread: the base's channel beside it. */
 static int
 shim_ch_create_cb(void *io_device, void *ctx_buf)
 {
@@ -212,12 +222,12 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 	/* Fixed before the vbdev is registered. */
 	py_ch->count_stats = node->count_stats;
 	py_ch->latency_hist = node->count_stats && node->latency_hist;
-	TAILQ_INIT(&py_ch->submitted);
-	TAILQ_INIT(&py_ch->completed);
+	spdk_py_vbdev_io_channel_init(py_ch);
 	py_ch->base_ch = spdk_bdev_get_io_channel(node->base_desc);
 	return py_ch->base_ch ? 0 : -ENOMEM;
 }
 
+/* One set of counters into a sum. */
 static void
 shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 {
@@ -236,6 +246,7 @@ shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 	}
 }
 
+/* The channel goes: its counters stay with the vbdev. */
 static void
 shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 {
@@ -244,10 +255,11 @@ shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 
 	/* A channel's counts outlive it (the app thread reads them with the others'). */
 	shim_stats_add(&node->retired, &py_ch->stats);
-	spdk_poller_unregister(&py_ch->poller);
+	spdk_py_vbdev_io_channel_fini(py_ch);
 	spdk_put_io_channel(py_ch->base_ch);
 }
 
+/* The vbdev's io_device, before the bdev is registered. */
 void
 spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node)
 {
@@ -263,10 +275,13 @@ shim_io_device_unregister_cb(void *io_device)
 {
 	struct spdk_py_vbdev *node = io_device;
 
-	spdk_py_vbdev_released(node->py);
+	python_released(node->py);
 	spdk_py_vbdev_free(node);
 }
 
+/* Unregister the io_device once no collection walks it; notify: Python
+ * hears when it is gone and the C struct is freed.
+ */
 void
 spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 {
@@ -278,7 +293,7 @@ spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
 }
 
-/* spdk_bdev_unregister() of the vbdev; spdk_py_done(cb_arg, rc) when it is gone. */
+/* spdk_bdev_unregister() of the vbdev; python_done(cb_arg, rc) when it is gone. */
 void
 spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
 {
@@ -287,7 +302,7 @@ spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
 		node->bdev_unregister_arg = cb_arg;
 		return;
 	}
-	spdk_bdev_unregister(&node->bdev, spdk_py_done, cb_arg);
+	spdk_bdev_unregister(&node->bdev, python_done, cb_arg);
 }
 
 struct shim_stats_ctx {
@@ -298,11 +313,12 @@ struct shim_stats_ctx {
 	struct spdk_bdev_io_stat	bdev_stat;
 };
 
-static void
-shim_stats_channel(struct spdk_io_channel_iter *i)
+/* On a channel's thread: its counters, and what Python holds there. */
+static int
+shim_stats_channel(void *sum, void *ch_ctx)
 {
-	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
-	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+	struct shim_stats_ctx *ctx = sum;
+	struct spdk_py_channel *py_ch = ch_ctx;
 	struct spdk_py_io *io_ctx;
 	int64_t queued = 0;
 
@@ -312,15 +328,16 @@ shim_stats_channel(struct spdk_io_channel_iter *i)
 		queued++;
 	}
 	ctx->out->python_active += py_ch->python_outstanding - queued;
-	spdk_for_each_channel_continue(i, 0);
+	return 0;
 }
 
+/* A collection is over: Python has it, and unregisters that waited go on. */
 static void
 shim_collect_done(struct shim_stats_ctx *ctx, int status)
 {
 	struct spdk_py_vbdev *node = ctx->node;
 
-	spdk_py_done(ctx->cb_arg, status);
+	python_done(ctx->cb_arg, status);
 	free(ctx);
 	if (--node->collecting > 0) {
 		return;
@@ -335,6 +352,7 @@ shim_collect_done(struct shim_stats_ctx *ctx, int status)
 	}
 }
 
+/* The bdev layer's figures of one type into ours. */
 static void
 shim_stat_add_ops(struct spdk_py_io_stat *stat, uint64_t ops, uint64_t bytes, uint64_t ticks,
 		  uint32_t blocklen)
@@ -345,6 +363,7 @@ shim_stat_add_ops(struct spdk_py_io_stat *stat, uint64_t ops, uint64_t bytes, ui
 	stat->latency_samples += ops;
 }
 
+/* The bdev layer's reads, writes and unmaps, added to the channels' sums. */
 static void
 shim_bdev_stat_done(struct spdk_bdev *bdev, struct spdk_bdev_io_stat *s, void *cb_arg, int rc)
 {
@@ -362,10 +381,11 @@ shim_bdev_stat_done(struct spdk_bdev *bdev, struct spdk_bdev_io_stat *s, void *c
 	shim_collect_done(ctx, rc);
 }
 
+/* Every channel summed: the bdev layer's own figures next, if asked. */
 static void
-shim_stats_done(struct spdk_io_channel_iter *i, int status)
+shim_stats_done(void *sum, int status)
 {
-	struct shim_stats_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct shim_stats_ctx *ctx = sum;
 
 	if (status == 0 && ctx->counters) {
 		/* Our unregisters wait for us; SPDK's own at shutdown do not. */
@@ -381,7 +401,7 @@ shim_stats_done(struct spdk_io_channel_iter *i, int status)
 }
 
 /* Sum the counters of every channel (each read on its own thread) into out;
- * spdk_py_done(cb_arg, rc) runs when out is complete. Without counters, only
+ * python_done(cb_arg, rc) runs when out is complete. Without counters, only
  * what the shim keeps itself (python_active) is exact; with them, the vbdev
  * must be registered and not being unregistered (-ENODEV).
  */
@@ -390,6 +410,7 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 			    void *cb_arg)
 {
 	struct shim_stats_ctx *ctx;
+	int rc;
 
 	if (counters && (node->bdev.internal.status != SPDK_BDEV_STATUS_READY ||
 			 node->bdev_unregister_pending)) {
@@ -405,8 +426,12 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 	ctx->cb_arg = cb_arg;
 	*out = node->retired;
 	node->collecting++;
-	spdk_for_each_channel(node, shim_stats_channel, ctx, shim_stats_done);
-	return 0;
+	rc = spdk_py_channel_sum(node, shim_stats_channel, ctx, shim_stats_done);
+	if (rc != 0) {
+		node->collecting--;
+		free(ctx);
+	}
+	return rc;
 }
 
 /* The base changed size: the vbdev takes the new one (its own users get RESIZE). */

@@ -1,8 +1,13 @@
 /*   SPDX-License-Identifier: BSD-3-Clause
  *
- * The shim's own interface: what C exports to Python (helpers the Python side
- * calls through CFFI) and what Python implements for C (the extern "Python"
- * callbacks, defined in the CFFI-generated file).
+ * The shim's PUBLIC header: what Python sees through CFFI, and nothing else.
+ * The functions Python calls, the callbacks Python implements for C (the
+ * python_* functions, defined in the CFFI-generated file: where C enters
+ * Python), the structs Python reads or writes, and the constants it uses.
+ * cdefs/spdk_py_shim.h declares the same for cffi, by hand (cffi wants
+ * `...;` partial structs and `#define X ...`);
+ * tests/unit/test_shim_header_drift.py fails when the two differ. What only
+ * the shim's C files share is in shim_internal.h.
  */
 
 #ifndef SPDK_PY_SHIM_H
@@ -25,28 +30,8 @@
 /* Room for the I/O types of every SPDK release, in per-type counters. */
 #define SPDK_PY_NUM_IO_TYPES	32
 
-/* States of one I/O, kept in its driver_ctx: C owns the I/O until it is done. */
-#define SPDK_PY_IO_QUEUED	0	/* submitted to us, waiting for Python's batch */
-#define SPDK_PY_IO_IN_PYTHON	1	/* handed to Python, not taken yet */
-#define SPDK_PY_IO_OWNED	2	/* forwarded, queued or waiting for a buffer */
-#define SPDK_PY_IO_DONE		3	/* completed */
-
 /* Most I/Os one Python call sees. */
 #define SPDK_PY_BATCH		128
-
-/* Latency is sampled on one I/O in this many: reading the clock is the
- * costliest part of counting.
- */
-#define SPDK_PY_LATENCY_SAMPLE	16
-
-/* The bdev layer counts every bdev's successful reads, writes and unmaps
- * (I/Os, bytes, latency) per channel, ours included: the shim does not count
- * them twice. It counts the other types and failures, and a stats collection
- * adds the bdev layer's figures in.
- */
-#define SPDK_PY_BDEV_LAYER_COUNTED \
-	((1u << SPDK_BDEV_IO_TYPE_READ) | (1u << SPDK_BDEV_IO_TYPE_WRITE) | \
-	 (1u << SPDK_BDEV_IO_TYPE_UNMAP))
 
 /* Latency histogram buckets: bucket b counts latencies below 2^b ticks. */
 #define SPDK_PY_HIST_BUCKETS	40
@@ -108,45 +93,7 @@ struct spdk_py_vbdev {
 	bool			unregister_pending;
 	bool			unregister_notify;
 	bool			bdev_unregister_pending;
-	void			*bdev_unregister_arg;	/* its spdk_py_done cb_arg */
-};
-
-/* Per-I/O context in bdev_io->driver_ctx. What every I/O touches comes
- * first, in as few cache lines as can be.
- */
-struct spdk_py_io {
-	uint8_t				test;	/* the reference's marker, checked on completion */
-	uint8_t				state;	/* SPDK_PY_IO_* */
-	bool				via_python; /* its mode stamp: Python's path or C's */
-	int				status;	/* completion status, while queued for Python */
-	struct spdk_py_channel		*py_ch;	/* our channel's context */
-	void				*bounce; /* a data buffer of ours, freed on completion */
-	struct spdk_bdev_io		*zcopy_base; /* the base's zcopy I/O, start to end */
-	struct spdk_bdev_io_wait_entry	bdev_io_wait;
-	TAILQ_ENTRY(spdk_py_io)		link;	/* in a channel's queue */
-};
-
-/* A channel's queue of I/Os waiting for Python. */
-TAILQ_HEAD(spdk_py_io_queue, spdk_py_io);
-
-/* Per-channel context. In python mode, I/Os wait in the channel's queues and
- * the channel's poller hands them to Python a batch at a time.
- */
-struct spdk_py_channel {
-	struct spdk_io_channel		*base_ch;	/* the base bdev's channel, same thread */
-	struct spdk_py_vbdev		*node;
-	struct spdk_thread		*thread;
-	bool				count_stats;	/* the node's, copied: read per I/O */
-	bool				latency_hist;	/* likewise */
-	/* On Python's path: submitted and not done (queued ones included). */
-	int64_t				python_outstanding;
-	struct spdk_poller		*poller;	/* only while Python has work here */
-	struct spdk_py_io_queue		submitted;	/* for Python's submit_batch */
-	struct spdk_py_io_queue		completed;	/* for Python's complete_batch */
-	struct spdk_py_stats		stats;		/* this thread's share */
-	struct spdk_bdev_io		*batch_ios[SPDK_PY_BATCH];
-	int				batch_types[SPDK_PY_BATCH];
-	int				batch_status[SPDK_PY_BATCH];
+	void			*bdev_unregister_arg;	/* its python_done cb_arg */
 };
 
 /* The size of an NVMe command (struct spdk_nvme_cmd, 64 bytes). */
@@ -171,31 +118,18 @@ struct spdk_py_nvme_cmd {
 	struct spdk_bdev_io_wait_entry	wait;
 };
 
-/* A completion that comes later, from any thread, to the I/O's own thread
- * (shim_deferred.c). Embedded in the I/O's context.
- */
-typedef void (*spdk_py_deferred_fn)(void *ctx, int status);
-
-struct spdk_py_deferred {
-	uint64_t			ticket;
-	struct spdk_thread		*thread;	/* the I/O's */
-	spdk_py_deferred_fn		done;
-	void				*ctx;
-	int				status;
-	bool				sent;		/* its completion is on its way */
-	TAILQ_ENTRY(spdk_py_deferred)	link;
-};
-
-/* Work for the Python thread (shim_python_thread.c): run(job) there, with
- * the GIL. Embedded in what it works on.
- */
-struct spdk_py_job {
-	void				(*run)(struct spdk_py_job *job);
-	struct spdk_py_job		*next;		/* in the thread's queue */
-};
-
 /* The bases a disk can route I/O to, by slot (a bit of a route's mask). */
 #define SPDK_PY_MAX_BASES	32
+
+/* A disk's figures, over its channels (spdk_py_disk_collect). */
+struct spdk_py_disk_stats {
+	uint64_t	stall_ticks;	/* a reactor's longest wait to enter Python, or to hand
+					 * a batch to the Python thread */
+	uint64_t	python_wait_ticks; /* the Python thread's longest wait for the GIL */
+	uint64_t	timed_out;	/* I/Os failed past the disk's timeout */
+	int64_t		pending;	/* deferred I/Os not completed yet */
+	uint64_t	handed_batches;	/* batches another reactor ran (spdk_py_hand_over) */
+};
 
 /* A base bdev implemented in Python (shim_disk.c). */
 struct spdk_py_disk {
@@ -206,10 +140,7 @@ struct spdk_py_disk {
 	uint64_t		timeout_us;	/* a pending I/O fails after this; 0: never */
 	bool			off_reactor;	/* its batches run on the Python thread */
 	bool			deleting;
-	uint64_t		retired_stall_ticks; /* channels gone: their longest stall */
-	uint64_t		retired_python_wait_ticks;
-	uint64_t		retired_timed_out;
-	uint64_t		retired_handed_batches;
+	struct spdk_py_disk_stats retired;	/* channels gone: their figures */
 	int			collecting;	/* collections in flight */
 	bool			unregister_pending;
 	/* Routing to bases (shim_base_bdevs.c), for a disk whose Python routes. */
@@ -221,8 +152,6 @@ struct spdk_py_disk {
 	int64_t			forwarding_writes; /* routed writes in flight (atomic) */
 };
 
-struct spdk_py_disk_channel;
-
 /* A deferred I/O's data, apart from the caller's: the I/O and Python each
  * hold a reference (a late worker writes into it, not into freed buffers).
  */
@@ -230,70 +159,6 @@ struct spdk_py_later_buf {
 	int				refs;
 	size_t				len;
 	uint8_t				*data;		/* DMA memory, page-aligned (O_DIRECT) */
-};
-
-struct spdk_py_disk_io {
-	uint8_t				state;
-	struct spdk_py_disk_channel	*ch;
-	void				*bounce;	/* a scattered I/O's data, contiguous */
-	size_t				bounce_len;
-	struct spdk_py_later_buf	*later_buf;	/* a deferred I/O's data */
-	uint64_t			deadline;	/* ticks; 0: none */
-	int				early_status;	/* completed before its batch was back */
-	struct spdk_py_deferred		deferred;
-	TAILQ_ENTRY(spdk_py_disk_io)	link;		/* submitted, or pending */
-	/* A routed I/O's children (shim_base_bdevs.c). */
-	uint32_t			fan_mask;	/* the slots it may go to */
-	uint32_t			fan_tried;	/* a read's slots that failed it */
-	int				fan_left;	/* children out, and the sender's */
-	bool				fan_ok;		/* a child succeeded */
-	bool				fan_write;	/* counted in forwarding_writes */
-	struct spdk_poller		*reset_retry;	/* a reset waiting for I/Os to drain */
-};
-
-/* A channel's batch of I/Os for Python: the arrays Python reads and writes.
- * Apart from the channel, for a batch away on the Python thread outlives a
- * channel that goes meanwhile.
- */
-struct spdk_py_disk_batch {
-	struct spdk_py_job			job;
-	struct spdk_py_disk_channel		*ch;		/* NULL: it went while away */
-	struct spdk_thread			*thread;	/* the channel's */
-	void					*py;		/* the disk's Python object */
-	int					n;
-	uint64_t				called;		/* ns, when Python was called */
-	uint64_t				entered;	/* ns, when Python ran */
-	struct spdk_bdev_io			*ios[SPDK_PY_BATCH];
-	int					types[SPDK_PY_BATCH];
-	uint64_t				offsets[SPDK_PY_BATCH];
-	uint64_t				nblocks[SPDK_PY_BATCH];
-	void					*bases[SPDK_PY_BATCH];
-	size_t					lens[SPDK_PY_BATCH];
-	int					statuses[SPDK_PY_BATCH];
-	uint32_t				routes[SPDK_PY_BATCH];	/* slots, or 0 */
-};
-
-struct spdk_py_disk_channel {
-	struct spdk_py_disk			*disk;
-	struct spdk_thread			*thread;
-	struct spdk_poller			*poller;	/* while I/Os are queued */
-	struct spdk_poller			*timer;		/* while I/Os are pending */
-	TAILQ_HEAD(, spdk_py_disk_io)		submitted;
-	TAILQ_HEAD(, spdk_py_disk_io)		pending;
-	int64_t					pending_count;
-	int64_t					inflight;	/* submitted, not done (resets aside) */
-	uint64_t				max_stall_ticks; /* longest wait to enter Python */
-	uint64_t				max_python_wait_ticks; /* the Python thread's */
-	uint64_t				timed_out;
-	uint64_t				handed_batches;	/* run by another reactor */
-	struct spdk_py_disk_batch		*batch;
-	bool					away;		/* the batch is on the Python thread, or handed */
-	/* This thread's channel of each base, as Python named them at bases_gen. */
-	struct spdk_py_io_channel		*base_chs[SPDK_PY_MAX_BASES];
-	uint32_t				bases_gen;
-	uint32_t				next_read;	/* round robin */
-	uint32_t				failed_report;	/* slots failed, for Python */
-	int					failed_status;
 };
 
 /* A bdev Python opened (shim_bdev_desc.c). */
@@ -305,32 +170,7 @@ struct spdk_py_bdev_desc {
 	bool				claimed;
 	bool				closing;
 	int				channels;	/* open, on any thread (atomic) */
-	void				*close_done;	/* its spdk_py_done cb_arg */
-};
-
-/* Tags of bulk I/Os: this bit, and the slot of their buffer. */
-#define SPDK_PY_BULK_TAG	(1ull << 63)
-
-/* What an own I/O of C's calls when it completes, instead of Python. */
-typedef void (*spdk_py_own_io_cb)(void *arg, uint64_t tag, int status);
-
-/* One I/O Python submitted on its channel (shim_io_channel.c), or C on
- * Python's channel (a routed child: cb set).
- */
-struct spdk_py_own_io {
-	struct spdk_py_io_channel	*ch;
-	uint64_t			tag;		/* Python's name for it */
-	spdk_py_own_io_cb		cb;
-	void				*cb_arg;
-	int				type;
-	int				status;		/* 0, or a negative errno */
-	void				*buf;
-	struct iovec			*iovs;		/* or these, if iovcnt > 0 */
-	int				iovcnt;
-	uint64_t			offset_blocks;
-	uint64_t			num_blocks;
-	struct spdk_bdev_io_wait_entry	wait;
-	TAILQ_ENTRY(spdk_py_own_io)	link;		/* done, or spare */
+	void				*close_done;	/* its python_done cb_arg */
 };
 
 /* A descriptor's I/O channel on one thread, and the I/Os out on it. */
@@ -353,20 +193,12 @@ struct spdk_py_io_channel {
 	int					bulk_statuses[SPDK_PY_BATCH];
 };
 
+/* Handles Python holds, defined in C alone. */
 struct spdk_py_poller;
-
-/* An io_device of Python's (shim_io_device.c); its methods run on its thread. */
-struct spdk_py_io_device {
-	void				*py;		/* ffi handle of the Python IoDevice */
-	char				name[64];
-	int				iterating;	/* for_each_channel walks in flight */
-	bool				unregister_pending;
-	void				*unregister_done; /* its spdk_py_done cb_arg */
-};
+struct spdk_py_io_device;
 
 /* Module-level (shim_module.c). */
 extern struct spdk_bdev_module g_spdk_py_module;
-int spdk_py_get_ctx_size(void);
 void spdk_py_log(int level, const char *msg);
 
 /* Vbdev lifetime (shim_vbdev.c). */
@@ -380,8 +212,11 @@ void spdk_py_bdev_uuid(struct spdk_bdev *bdev, char *out);
 int spdk_py_vbdev_set_uuid(struct spdk_py_vbdev *node, const char *uuid);
 void spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node);
 void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify);
+int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
+				bool counters, void *cb_arg);
+void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
 
-/* Per-I/O helpers (shim_io.c): each reads the I/O's own fields in C. */
+/* An I/O as Python reads it (shim_bdev_io.c): each reads its own fields in C. */
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io);
 uint64_t spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io);
@@ -389,6 +224,8 @@ int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
 void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
+
+/* A vbdev's I/O on to its base, and its completion (shim_forward.c). */
 int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
 void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
 int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
@@ -406,16 +243,8 @@ int spdk_py_base_nvme_io(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io);
 int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
 void spdk_py_forward(struct spdk_bdev_io *bdev_io);
-int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
-				bool counters, void *cb_arg);
-void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
-void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
-void spdk_py_channel_wake(struct spdk_py_channel *py_ch);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
-void spdk_py_pause(bool paused);
-int spdk_py_try_lock_executor(void);
-void spdk_py_unlock_executor(void);
 
 /* NVMe commands sent to a bdev (shim_nvme_cmd.c). */
 struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
@@ -423,12 +252,7 @@ void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
 int spdk_py_nvme_cmd_send(struct spdk_py_nvme_cmd *c, const char *bdev_name, void *cb_arg);
 
 /* Deferred completion (shim_deferred.c). */
-uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, struct spdk_thread *thread,
-			       spdk_py_deferred_fn done, void *ctx);
-bool spdk_py_deferred_cancel(struct spdk_py_deferred *d);
 int spdk_py_deferred_complete(uint64_t ticket, int status);
-void spdk_py_deferred_batch_begin(void);
-void spdk_py_deferred_batch_end(void);
 
 /* Disks (shim_disk.c). */
 struct spdk_py_disk *spdk_py_disk_alloc(const char *name, const char *product_name, void *py);
@@ -438,21 +262,20 @@ int spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, ui
 int spdk_py_disk_register(struct spdk_py_disk *disk);
 void spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk);
 void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
+int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
+int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg);
+
+/* A disk's I/O that Python completes later (shim_disk_later.c). */
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
-int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
-int spdk_py_disk_collect(struct spdk_py_disk *disk, uint64_t *stall_ticks,
-			 uint64_t *python_wait_ticks, uint64_t *timed_out, int64_t *pending,
-			 uint64_t *handed_batches, void *cb_arg);
-void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
-void spdk_py_disk_channel_wake(struct spdk_py_disk_channel *ch);
-void spdk_py_disk_requeue(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io);
 
-/* The Python thread (shim_python_thread.c). */
+/* The gate into Python (shim_gate.c): the executor lock a hot reload takes,
+ * its pause, and the Python thread.
+ */
+void spdk_py_pause(bool paused);
+int spdk_py_try_lock_executor(void);
+void spdk_py_unlock_executor(void);
 int spdk_py_python_thread_start(const int *cpus, int ncpus);
-void spdk_py_python_thread_queue(struct spdk_py_job *job);
-void spdk_py_job_push(struct spdk_py_job **stack, struct spdk_py_job *job);
-struct spdk_py_job *spdk_py_job_take(struct spdk_py_job **stack);
 
 /* A file's calls for a disk's deferred I/O: in C threads (shim_file_io.c), or
  * through Linux AIO from the reactor (shim_file_aio.c).
@@ -480,10 +303,6 @@ void spdk_py_disk_base_slot(struct spdk_py_disk *disk, int slot);
 void spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot);
 uint64_t spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot);
 int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
-void spdk_py_disk_channel_bind(struct spdk_py_disk_channel *ch);
-void spdk_py_disk_forward(struct spdk_py_disk_channel *ch, struct spdk_bdev_io *bdev_io,
-			  uint32_t mask);
-void spdk_py_disk_report_failures(struct spdk_py_disk_channel *ch);
 
 /* Pollers, timers and messages (shim_thread.c). */
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
@@ -502,8 +321,6 @@ int spdk_py_io_device_for_each_channel(struct spdk_py_io_device *dev, void *each
 int spdk_py_bdev_desc_open(const char *name, bool write, void *py, struct spdk_py_bdev_desc **out);
 int spdk_py_bdev_desc_claim(struct spdk_py_bdev_desc *d);
 void spdk_py_bdev_desc_close(struct spdk_py_bdev_desc *d, void *done);
-void spdk_py_bdev_desc_channel_added(struct spdk_py_bdev_desc *d);
-void spdk_py_bdev_desc_channel_removed(struct spdk_py_bdev_desc *d);
 struct spdk_py_io_channel *spdk_py_io_channel_get(struct spdk_py_bdev_desc *d, void *py);
 void spdk_py_io_channel_close(struct spdk_py_io_channel *ch);
 int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t tag, void *buf,
@@ -512,47 +329,47 @@ int spdk_py_io_channel_submit(struct spdk_py_io_channel *ch, int type, uint64_t 
 int spdk_py_io_channel_submit_bulk(struct spdk_py_io_channel *ch, int type, int n,
 				   const uint32_t *slots, const uint64_t *offsets, uint64_t num_blocks,
 				   void **bufs, uint32_t nbufs);
-int spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct iovec *iovs,
-				 int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-				 spdk_py_own_io_cb cb, void *cb_arg, uint64_t tag);
 
 /* JSON-RPC plumbing (shim_rpc.c). */
 int spdk_py_rpc_register(const char *method, uint32_t state_mask);
-int spdk_py_rpc_slot(const char *method);
 void spdk_py_rpc_send_result(struct spdk_jsonrpc_request *request, const char *json, size_t len);
 int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name,
 				 const char *json, size_t len);
 
-/* Implemented in Python (extern "Python+C" in the generated file). */
-int spdk_py_start(void);
-void spdk_py_module_fini(void);
-void spdk_py_examine(struct spdk_bdev *bdev);
-int spdk_py_config_json(struct spdk_json_write_ctx *w);
-int spdk_py_destruct(void *py);
-int spdk_py_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
-		       uint64_t *nblocks, void **bases, size_t *lens, int *statuses,
-		       uint32_t *routes, int n, uint64_t *entered);
-int spdk_py_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
-void spdk_py_disk_bases_failed(void *py, uint32_t slots, int status);
-int spdk_py_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
-			 int *types, int n);
-int spdk_py_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
-			   int n);
-bool spdk_py_io_type_supported(void *py, int type);
-int spdk_py_dump_info_json(void *py, struct spdk_json_write_ctx *w);
-void spdk_py_base_event(int type, struct spdk_bdev *bdev);
-void spdk_py_vbdev_released(void *py);
-void spdk_py_done(void *cb_arg, int rc);
-int spdk_py_poll(void *py);
-void spdk_py_message(void *py);
-void spdk_py_bdev_desc_event(void *py, int type);
-void spdk_py_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
-void spdk_py_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
-void spdk_py_io_channel_closed(void *py);
-void spdk_py_app_started(void);
-int spdk_py_io_device_channel(void *py, void *key, bool create);
-int spdk_py_io_device_each(void *py, void *key);
-int spdk_py_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
-		     const char *params, size_t len);
+/* Where C enters Python: the callbacks Python implements, each named
+ * python_* (extern "Python+C" in cdefs, @ffi.def_extern in
+ * spdk_py/_runtime/host.py; defined in the CFFI-generated file). python_start
+ * is cffi's embedding API: the first call starts the interpreter.
+ */
+int python_start(void);
+void python_module_fini(void);
+void python_examine(struct spdk_bdev *bdev);
+int python_config_json(struct spdk_json_write_ctx *w);
+int python_destruct(void *py);
+int python_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
+		      uint64_t *nblocks, void **bases, size_t *lens, int *statuses,
+		      uint32_t *routes, int n, uint64_t *entered);
+int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
+void python_disk_bases_failed(void *py, uint32_t slots, int status);
+int python_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
+			int *types, int n);
+int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
+			  int n);
+bool python_io_type_supported(void *py, int type);
+int python_dump_info_json(void *py, struct spdk_json_write_ctx *w);
+void python_base_event(int type, struct spdk_bdev *bdev);
+void python_released(void *py);
+void python_done(void *cb_arg, int rc);
+int python_poll(void *py);
+void python_message(void *py);
+void python_bdev_desc_event(void *py, int type);
+void python_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
+void python_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
+void python_io_channel_closed(void *py);
+void python_app_started(void);
+int python_io_device_channel(void *py, void *key, bool create);
+int python_io_device_each(void *py, void *key);
+int python_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
+		    const char *params, size_t len);
 
 #endif /* SPDK_PY_SHIM_H */

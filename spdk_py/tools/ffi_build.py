@@ -55,12 +55,15 @@ INCLUDES = """
 #define Py_END_ALLOW_THREADS }
 """
 
-# Runs inside the target, once, when the shim's module_init calls spdk_py_start().
+# Runs inside the target, once, when the shim's module_init calls python_start().
 EMBEDDING_INIT_CODE = """
 from _spdk_py_cffi import ffi, lib
 from spdk_py._runtime import host
 host.install(ffi, lib)
 """
+
+# The embedding API: the one Python function C calls before Python exists.
+EMBEDDING_API = "int python_start(void);"
 
 MODULE_NAME = "_spdk_py_cffi"
 
@@ -91,7 +94,7 @@ def make_ffi(version):
     ffi = cffi.FFI()
     for text in render_cdefs(version):
         ffi.cdef(text)
-    ffi.embedding_api("int spdk_py_start(void);")
+    ffi.embedding_api(EMBEDDING_API)
     ffi.embedding_init_code(EMBEDDING_INIT_CODE)
     ffi.set_source(MODULE_NAME, INCLUDES)
     return ffi

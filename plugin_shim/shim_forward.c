@@ -1,19 +1,19 @@
 /*   SPDX-License-Identifier: BSD-3-Clause
  *
- * The per-I/O path. C owns every I/O's lifetime: Python decides what to do
- * with an I/O by calling these helpers, and whatever Python does (return an
- * error, raise, forget), the I/O completes exactly once.
+ * A vbdev's I/O on to its base, in C, and back: the forwarders (the
+ * reference passthru's submit, per I/O type, which Python also calls one by
+ * one), their completion, the bounce buffer Python may write through, the
+ * wait for a bdev_io after -ENOMEM, and zero-copy kept from start to end.
+ * C owns every I/O's lifetime: whatever Python does with one (return an
+ * error, raise, forget), it completes exactly once, counted here.
  *
- * In python mode submit_request only queues the I/O on its channel; the
- * channel's poller hands Python a batch of I/Os per call (and, when the vbdev
- * has a completion hook, a batch of completions), which is where Python's
- * per-I/O cost goes down. One reactor runs Python at a time: a reactor that
- * finds Python busy goes on with its C work and tries again on its next poll,
- * instead of waiting for the GIL.
+ * Forwarding sits below the vbdev's submit path (shim_vbdev_io.c) and never
+ * calls it by name: a completion that Python's hook must see, and an I/O
+ * that waited for a bdev_io, go back up through the ops each channel carries
+ * (struct spdk_py_vbdev_io_ops).
  */
 
-#include "spdk_py_shim.h"
-#include "spdk_compat.h"
+#include "shim_internal.h"
 #include "spdk/assert.h"
 #include "spdk/env.h"
 #include "spdk/likely.h"
@@ -23,81 +23,7 @@
 /* Per-type counters are indexed by the I/O type without a bounds check. */
 SPDK_STATIC_ASSERT(SPDK_BDEV_NUM_IO_TYPES <= SPDK_PY_NUM_IO_TYPES, "too many I/O types");
 
-/* The NVMe passthrough types: their bdev_io carries a command and a buffer. */
-#define SHIM_NVME_TYPES \
-	((1u << SPDK_BDEV_IO_TYPE_NVME_ADMIN) | (1u << SPDK_BDEV_IO_TYPE_NVME_IO) | \
-	 (1u << SPDK_BDEV_IO_TYPE_NVME_IO_MD) | SPDK_PY_NVME_IOV_MD_BIT)
-
-/* Types whose bdev_io has no block range (u.bdev is another member of the union). */
-#define SHIM_RANGELESS_TYPES \
-	(SHIM_NVME_TYPES | (1u << SPDK_BDEV_IO_TYPE_RESET) | (1u << SPDK_BDEV_IO_TYPE_ABORT) | \
-	 (1u << SPDK_BDEV_IO_TYPE_GET_ZONE_INFO) | (1u << SPDK_BDEV_IO_TYPE_ZONE_MANAGEMENT))
-
-static inline bool
-shim_io_has_range(const struct spdk_bdev_io *bdev_io)
-{
-	return !(SHIM_RANGELESS_TYPES & (1u << bdev_io->type));
-}
-
-static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
-
-/* While set, I/Os on Python's path wait in their channel's queue (a reload
- * swaps the code meanwhile); completions still flow.
- */
-static bool g_python_paused;
-
-void
-spdk_py_pause(bool paused)
-{
-	__atomic_store_n(&g_python_paused, paused, __ATOMIC_SEQ_CST);
-}
-
-static inline bool
-shim_python_paused(void)
-{
-	return __atomic_load_n(&g_python_paused, __ATOMIC_RELAXED);
-}
-
-/* For code that must not run while a reactor is in a Python batch: never
- * blocks (the caller holds the GIL, which the batch's reactor may be waiting
- * for), so it says 0 when it got the lock.
- */
-int
-spdk_py_try_lock_executor(void)
-{
-	return pthread_mutex_trylock(&g_py_executor);
-}
-
-void
-spdk_py_unlock_executor(void)
-{
-	pthread_mutex_unlock(&g_py_executor);
-}
-
-static inline struct spdk_py_io *
-shim_io_ctx(struct spdk_bdev_io *bdev_io)
-{
-	return (struct spdk_py_io *)bdev_io->driver_ctx;
-}
-
-static inline struct spdk_py_vbdev *
-shim_io_node(struct spdk_bdev_io *bdev_io)
-{
-	return SPDK_CONTAINEROF(bdev_io->bdev, struct spdk_py_vbdev, bdev);
-}
-
-static inline struct spdk_py_channel *
-shim_io_channel(struct spdk_bdev_io *bdev_io)
-{
-	return shim_io_ctx(bdev_io)->py_ch;
-}
-
-static inline struct spdk_io_channel *
-shim_io_base_ch(struct spdk_bdev_io *bdev_io)
-{
-	return shim_io_channel(bdev_io)->base_ch;
-}
-
+/* A latency's histogram bucket: below 2^b ticks. */
 static inline int
 shim_hist_bucket(uint64_t ticks)
 {
@@ -144,19 +70,6 @@ shim_io_count(struct spdk_py_channel *py_ch, struct spdk_bdev_io *bdev_io, int s
 	}
 }
 
-/* An I/O on Python's path leaves it (done, or submitted anew): uncount it and
- * free the buffer Python may have asked for.
- */
-static inline void
-shim_python_leave(struct spdk_py_io *io_ctx)
-{
-	io_ctx->py_ch->python_outstanding--;
-	if (io_ctx->bounce != NULL) {
-		spdk_free(io_ctx->bounce);
-		io_ctx->bounce = NULL;
-	}
-}
-
 /* Every completion of ours goes through here first: count it, and take it
  * off Python's path. Completing it is the caller's next step.
  */
@@ -175,6 +88,7 @@ shim_io_retire(struct spdk_bdev_io *bdev_io, int status)
 	}
 }
 
+/* An I/O of ours done, counted first. */
 static inline __attribute__((always_inline)) void
 shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 {
@@ -182,6 +96,7 @@ shim_io_done(struct spdk_bdev_io *bdev_io, int status)
 	spdk_bdev_io_complete(bdev_io, status);
 }
 
+/* The same, for Python and the submit path. */
 void
 spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status)
 {
@@ -220,15 +135,14 @@ shim_complete_orig(struct spdk_bdev_io *orig_io, struct spdk_bdev_io *base_io, b
 		SPDK_ERRLOG("Error, original IO device_ctx is wrong! 0x%x\n", io_ctx->test);
 	}
 	if (io_ctx->via_python && (node->complete_types & (1u << orig_io->type))) {
-		io_ctx->status = status;
-		TAILQ_INSERT_TAIL(&shim_io_channel(orig_io)->completed, io_ctx, link);
-		spdk_py_channel_wake(shim_io_channel(orig_io));
+		io_ctx->py_ch->io_ops->python_complete(orig_io, status);
 		return;
 	}
 	shim_io_retire(orig_io, status);
 	SPDK_PY_COMPLETE_AS_BASE(orig_io, base_io, status);
 }
 
+/* A base I/O is back: the upper one completes with its status. */
 static void
 shim_base_io_done(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
@@ -259,6 +173,7 @@ shim_base_zcopy_started(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg
 	}
 }
 
+/* The end phase is back: the base's zcopy I/O is done with. */
 static void
 shim_base_zcopy_ended(struct spdk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
@@ -277,81 +192,6 @@ shim_forwarded(struct spdk_bdev_io *bdev_io, int rc)
 		shim_io_ctx(bdev_io)->state = SPDK_PY_IO_OWNED;
 	}
 	return rc;
-}
-
-/* Scalars Python needs, read in C so Python never walks the bdev_io struct. */
-uint64_t
-spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io)
-{
-	return shim_io_has_range(bdev_io) ? bdev_io->u.bdev.offset_blocks : 0;
-}
-
-uint64_t
-spdk_py_io_num_blocks(struct spdk_bdev_io *bdev_io)
-{
-	return shim_io_has_range(bdev_io) ? bdev_io->u.bdev.num_blocks : 0;
-}
-
-uint64_t
-spdk_py_io_age_ticks(struct spdk_bdev_io *bdev_io)
-{
-	return spdk_get_ticks() - bdev_io->internal.submit_tsc;
-}
-
-/* An NVMe command's data is one buffer, or (NVME_IOV_MD) an iovec. */
-static inline struct iovec
-shim_nvme_iov(struct spdk_bdev_io *bdev_io, int i)
-{
-#if SPDK_PY_HAVE_NVME_IOV_MD
-	if (bdev_io->type == SPDK_BDEV_IO_TYPE_NVME_IOV_MD) {
-		return bdev_io->u.nvme_passthru.iovs[i];
-	}
-#endif
-	return (struct iovec) { bdev_io->u.nvme_passthru.buf, bdev_io->u.nvme_passthru.nbytes };
-}
-
-int
-spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io)
-{
-	if (SHIM_NVME_TYPES & (1u << bdev_io->type)) {
-#if SPDK_PY_HAVE_NVME_IOV_MD
-		if (bdev_io->type == SPDK_BDEV_IO_TYPE_NVME_IOV_MD) {
-			return bdev_io->u.nvme_passthru.iovcnt;
-		}
-#endif
-		return bdev_io->u.nvme_passthru.buf && bdev_io->u.nvme_passthru.nbytes ? 1 : 0;
-	}
-	if (!shim_io_has_range(bdev_io)) {
-		return 0;
-	}
-	return bdev_io->u.bdev.iovs ? bdev_io->u.bdev.iovcnt : 0;
-}
-
-void *
-spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i)
-{
-	if (SHIM_NVME_TYPES & (1u << bdev_io->type)) {
-		return shim_nvme_iov(bdev_io, i).iov_base;
-	}
-	return bdev_io->u.bdev.iovs[i].iov_base;
-}
-
-size_t
-spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i)
-{
-	if (SHIM_NVME_TYPES & (1u << bdev_io->type)) {
-		return shim_nvme_iov(bdev_io, i).iov_len;
-	}
-	return bdev_io->u.bdev.iovs[i].iov_len;
-}
-
-/* The NVMe command of a passthrough I/O (NULL for other types): a module may
- * read it, or change it before it forwards the I/O.
- */
-void *
-spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io)
-{
-	return SHIM_NVME_TYPES & (1u << bdev_io->type) ? &bdev_io->u.nvme_passthru.cmd : NULL;
 }
 
 /* WRITE of the I/O's buffers, its metadata (and memory domain) with it. */
@@ -452,6 +292,7 @@ SHIM_BASE_RANGE_OP(write_zeroes, spdk_bdev_write_zeroes_blocks)
 SHIM_BASE_RANGE_OP(unmap, spdk_bdev_unmap_blocks)
 SHIM_BASE_RANGE_OP(flush, spdk_bdev_flush_blocks)
 
+/* RESET: the base resets. */
 int
 spdk_py_base_reset(struct spdk_bdev_io *bdev_io)
 {
@@ -500,6 +341,7 @@ spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io)
 SHIM_BASE_NVME_OP(nvme_admin, spdk_bdev_nvme_admin_passthru)
 SHIM_BASE_NVME_OP(nvme_io, spdk_bdev_nvme_io_passthru)
 
+/* NVMe I/O passthrough with a metadata buffer. */
 int
 spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io)
 {
@@ -510,6 +352,7 @@ spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io)
 			      shim_base_io_done, bdev_io));
 }
 
+/* NVMe I/O passthrough of an iovec (NVME_IOV_MD, 24.01). */
 int
 spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io)
 {
@@ -524,6 +367,7 @@ spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io)
 #endif
 }
 
+/* ABORT of an I/O the vbdev sent on: the base aborts its own. */
 int
 spdk_py_base_abort(struct spdk_bdev_io *bdev_io)
 {
@@ -579,7 +423,7 @@ spdk_py_base_read(struct spdk_bdev_io *bdev_io)
 	return 0;
 }
 
-/* The base has a bdev_io to spare again: back into Python's queue. */
+/* The base has a bdev_io to spare again: the I/O is submitted anew. */
 static void
 shim_resubmit_io(void *arg)
 {
@@ -590,7 +434,7 @@ shim_resubmit_io(void *arg)
 	if (io_ctx->via_python) {
 		shim_python_leave(io_ctx);
 	}
-	spdk_py_submit_request(spdk_io_channel_from_ctx(io_ctx->py_ch), bdev_io);
+	io_ctx->py_ch->io_ops->resubmit(spdk_io_channel_from_ctx(io_ctx->py_ch), bdev_io);
 }
 
 /* Park an I/O that met -ENOMEM until the base has a bdev_io to spare. */
@@ -678,193 +522,9 @@ shim_forward(struct spdk_bdev_io *bdev_io)
 	}
 }
 
+/* The same, for the submit path and Python (a type it has no hook for). */
 void
 spdk_py_forward(struct spdk_bdev_io *bdev_io)
 {
 	shim_forward(bdev_io);
-}
-
-/* Does the hybrid policy send this I/O to Python? */
-static inline bool
-shim_routed_to_python(const struct spdk_py_vbdev *node, const struct spdk_bdev_io *bdev_io)
-{
-	uint64_t start = node->route_lba_start, end = node->route_lba_end;
-
-	if (node->route_types & (1u << bdev_io->type)) {
-		return true;
-	}
-	return end > start && shim_io_has_range(bdev_io) && bdev_io->u.bdev.offset_blocks < end &&
-	       bdev_io->u.bdev.offset_blocks + bdev_io->u.bdev.num_blocks > start;
-}
-
-/* fn_table submit_request: stamp the I/O with its path, then either forward
- * it in C (hybrid, or a type Python has no submit hook for) or queue it for
- * Python's next batch.
- */
-void
-spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io)
-{
-	struct spdk_py_vbdev *node = shim_io_node(bdev_io);
-	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
-	struct spdk_py_channel *py_ch = spdk_io_channel_get_ctx(ch);
-	int mode = __atomic_load_n(&node->mode, __ATOMIC_RELAXED);
-
-	io_ctx->test = 0x5a;
-	io_ctx->py_ch = py_ch;
-	io_ctx->via_python = mode == SPDK_PY_MODE_PYTHON || shim_routed_to_python(node, bdev_io);
-	if (!io_ctx->via_python) {
-		/* C's own path: nothing reads its state, so it is not kept. */
-		shim_forward(bdev_io);
-		return;
-	}
-	io_ctx->bounce = NULL;
-	py_ch->python_outstanding++;
-	if (!(node->submit_types & (1u << bdev_io->type)) && !shim_python_paused()) {
-		shim_forward(bdev_io);
-		return;
-	}
-	io_ctx->state = SPDK_PY_IO_QUEUED;
-	TAILQ_INSERT_TAIL(&py_ch->submitted, io_ctx, link);
-	spdk_py_channel_wake(py_ch);
-}
-
-/* Move up to a batch of I/Os from queue into the channel's arrays; those of
- * c_types go on in C instead (submissions queued while Python was paused).
- */
-static int
-shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, uint8_t state,
-		uint32_t c_types)
-{
-	struct spdk_py_io *io_ctx;
-	struct spdk_bdev_io *bdev_io;
-	int n = 0;
-
-	while (n < SPDK_PY_BATCH && (io_ctx = TAILQ_FIRST(queue)) != NULL) {
-		TAILQ_REMOVE(queue, io_ctx, link);
-		bdev_io = spdk_bdev_io_from_ctx(io_ctx);
-		if (c_types & (1u << bdev_io->type)) {
-			shim_forward(bdev_io);
-			continue;
-		}
-		io_ctx->state = state;
-		py_ch->batch_ios[n] = bdev_io;
-		py_ch->batch_types[n] = bdev_io->type;
-		py_ch->batch_status[n] = io_ctx->status;
-		n++;
-	}
-	return n;
-}
-
-/* Python sees a batch of submissions. An I/O it leaves untaken (an error, an
- * exception, or a plain forgotten I/O) is failed here, so nothing is lost.
- */
-static int
-shim_run_submissions(struct spdk_py_channel *py_ch)
-{
-	struct spdk_bdev_io *bdev_io;
-	int n, i, rc;
-
-	n = shim_take_batch(py_ch, &py_ch->submitted, SPDK_PY_IO_IN_PYTHON,
-			    ~py_ch->node->submit_types);
-	if (n == 0) {
-		return 0;
-	}
-	spdk_py_deferred_batch_begin();
-	rc = spdk_py_submit_batch(py_ch->node->py, spdk_io_channel_from_ctx(py_ch),
-				  py_ch->batch_ios, py_ch->batch_types, n);
-	spdk_py_deferred_batch_end();
-	for (i = 0; i < n; i++) {
-		bdev_io = py_ch->batch_ios[i];
-		/* Only IN_PYTHON is ours to fail: an I/O Python completed may have
-		 * been resubmitted into the same bdev_io already.
-		 */
-		if (shim_io_ctx(bdev_io)->state == SPDK_PY_IO_IN_PYTHON) {
-			if (rc == 0) {
-				SPDK_ERRLOG("%s: Python left I/O type %d untaken; failing it\n",
-					    bdev_io->bdev->name, bdev_io->type);
-			}
-			spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
-		}
-	}
-	return n;
-}
-
-/* Python's completion hook sees a batch of completions and may change each
- * status; if it raises, the whole batch fails.
- */
-static int
-shim_run_completions(struct spdk_py_channel *py_ch)
-{
-	int n, i, rc;
-
-	n = shim_take_batch(py_ch, &py_ch->completed, SPDK_PY_IO_OWNED, 0);
-	if (n == 0) {
-		return 0;
-	}
-	spdk_py_deferred_batch_begin();
-	rc = spdk_py_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
-				    py_ch->batch_status, n);
-	spdk_py_deferred_batch_end();
-	if (rc != 0) {
-		for (i = 0; i < n; i++) {
-			py_ch->batch_status[i] = SPDK_BDEV_IO_STATUS_FAILED;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		spdk_py_io_complete(py_ch->batch_ios[i], py_ch->batch_status[i]);
-	}
-	return n;
-}
-
-static int
-shim_channel_poll(void *arg)
-{
-	struct spdk_py_channel *py_ch = arg;
-	int n;
-
-	if (TAILQ_EMPTY(&py_ch->submitted) && TAILQ_EMPTY(&py_ch->completed)) {
-		/* Hybrid I/O never needs the poller: do not cost it a poll each loop. */
-		if (__atomic_load_n(&py_ch->node->mode, __ATOMIC_RELAXED) != SPDK_PY_MODE_PYTHON) {
-			spdk_poller_unregister(&py_ch->poller);
-		}
-		return SPDK_POLLER_IDLE;
-	}
-	if (pthread_mutex_trylock(&g_py_executor) != 0) {
-		return SPDK_POLLER_BUSY;
-	}
-	n = shim_run_completions(py_ch);
-	if (!shim_python_paused()) {
-		n += shim_run_submissions(py_ch);
-	}
-	pthread_mutex_unlock(&g_py_executor);
-	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
-}
-
-/* Make sure the channel's poller runs: Python has work queued here. */
-void
-spdk_py_channel_wake(struct spdk_py_channel *py_ch)
-{
-	struct spdk_py_io *io_ctx;
-
-	if (spdk_likely(py_ch->poller != NULL)) {
-		return;
-	}
-	py_ch->poller = spdk_poller_register(shim_channel_poll, py_ch, 0);
-	if (py_ch->poller != NULL) {
-		return;
-	}
-	/* Without a poller Python would never see the queue: let C finish it. */
-	SPDK_ERRLOG("%s: cannot poll for Python; handling its queued I/O in C\n",
-		    py_ch->node->bdev.name);
-	while ((io_ctx = TAILQ_FIRST(&py_ch->completed)) != NULL) {
-		TAILQ_REMOVE(&py_ch->completed, io_ctx, link);
-		spdk_py_io_complete(spdk_bdev_io_from_ctx(io_ctx), io_ctx->status);
-	}
-	while ((io_ctx = TAILQ_FIRST(&py_ch->submitted)) != NULL) {
-		TAILQ_REMOVE(&py_ch->submitted, io_ctx, link);
-		shim_python_leave(io_ctx);
-		io_ctx->via_python = false;
-		io_ctx->state = SPDK_PY_IO_OWNED;
-		spdk_py_forward(spdk_bdev_io_from_ctx(io_ctx));
-	}
 }
