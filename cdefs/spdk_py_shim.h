@@ -1,6 +1,7 @@
 /* plugin_shim/spdk_py_shim.h: the shim's own interface. */
 #define SPDK_PY_MODE_PYTHON ...
 #define SPDK_PY_MODE_HYBRID ...
+#define SPDK_PY_STATUS_FORWARD ...
 #define SPDK_PY_NUM_IO_TYPES ...
 #define SPDK_PY_BATCH ...
 #define SPDK_PY_HIST_BUCKETS ...
@@ -78,6 +79,7 @@ struct spdk_py_vbdev {
 	bool count_stats;
 	bool latency_hist;
 	bool memory_domains;
+	uint64_t timeout_us;
 	...;
 };
 
@@ -121,31 +123,15 @@ int spdk_py_io_iovcnt(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
 void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
-int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
-void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
-int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_write(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_compare(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_copy(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_unmap(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_admin(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_io(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
-void spdk_py_forward(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
-int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
+uint64_t spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io);
 void spdk_py_pause(bool paused);
 int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
 				bool counters, void *cb_arg);
 void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
+void spdk_py_vbdev_shutdown(struct spdk_py_vbdev *node);
 
 struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
 void spdk_py_nvme_cmd_free(struct spdk_py_nvme_cmd *c);
@@ -160,6 +146,7 @@ int spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, ui
 int spdk_py_disk_register(struct spdk_py_disk *disk);
 void spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk);
 void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
+void spdk_py_disk_shutdown(struct spdk_py_disk *disk);
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
@@ -220,6 +207,7 @@ int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name
  * python_start, the embedding API, is declared in spdk_py/tools/ffi_build.py.
  */
 extern "Python+C" void python_module_fini(void);
+extern "Python+C" void python_fini_start(void);
 extern "Python+C" void python_examine(struct spdk_bdev *bdev);
 extern "Python+C" int python_config_json(struct spdk_json_write_ctx *w);
 extern "Python+C" int python_destruct(void *py);
@@ -229,8 +217,7 @@ extern "Python+C" int python_disk_batch(void *py, struct spdk_bdev_io **ios, int
 					uint64_t *entered);
 extern "Python+C" int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
 extern "Python+C" void python_disk_bases_failed(void *py, uint32_t slots, int status);
-extern "Python+C" int python_submit_batch(void *py, struct spdk_io_channel *ch,
-					  struct spdk_bdev_io **ios, int *types, int n);
+extern "Python+C" int python_submit_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses, int n);
 extern "Python+C" int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,
 					    int *statuses, int n);
 extern "Python+C" bool python_io_type_supported(void *py, int type);

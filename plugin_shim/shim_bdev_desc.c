@@ -69,9 +69,6 @@ shim_desc_finish_close(struct spdk_py_bdev_desc *d)
 {
 	void *done = d->close_done;
 
-	if (d->claimed) {
-		spdk_bdev_module_release_bdev(d->bdev);
-	}
 	spdk_bdev_close(d->desc);
 	free(d);
 	python_done(done, 0);
@@ -87,6 +84,14 @@ spdk_py_bdev_desc_close(struct spdk_py_bdev_desc *d, void *done)
 	assert(spdk_get_thread() == d->thread);
 	d->closing = true;
 	d->close_done = done;
+	/* The claim goes now, not once the channels are: at the app's shutdown
+	 * the bdev layer unregisters the unclaimed bdevs first, and one still
+	 * claimed then is a module that did not let go (it warns).
+	 */
+	if (d->claimed) {
+		spdk_bdev_module_release_bdev(d->bdev);
+		d->claimed = false;
+	}
 	if (__atomic_load_n(&d->channels, __ATOMIC_ACQUIRE) == 0) {
 		shim_desc_finish_close(d);
 	}

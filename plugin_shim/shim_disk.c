@@ -113,7 +113,7 @@ shim_disk_stats_add(struct spdk_py_disk_stats *sum, const struct spdk_py_disk_ch
 {
 	sum->stall_ticks = spdk_max(sum->stall_ticks, ch->max_stall_ticks);
 	sum->python_wait_ticks = spdk_max(sum->python_wait_ticks, ch->max_python_wait_ticks);
-	sum->timed_out += ch->timed_out;
+	sum->timed_out += ch->kept.timed_out;
 	sum->handed_batches += ch->handed_batches;
 }
 
@@ -126,7 +126,7 @@ shim_disk_ch_create(void *io_device, void *ctx_buf)
 	ch->disk = io_device;
 	ch->thread = spdk_get_thread();
 	TAILQ_INIT(&ch->submitted);
-	TAILQ_INIT(&ch->pending);
+	spdk_py_disk_later_init(ch);
 	return spdk_py_disk_io_channel_init(ch);
 }
 
@@ -137,7 +137,7 @@ shim_disk_ch_destroy(void *io_device, void *ctx_buf)
 	struct spdk_py_disk_channel *ch = ctx_buf;
 	struct spdk_py_disk *disk = io_device;
 
-	spdk_py_disk_drop_pending(ch);
+	spdk_py_kept_drop(&ch->kept);
 	shim_disk_stats_add(&disk->retired, ch);
 	spdk_py_disk_io_channel_fini(ch);
 }
@@ -181,6 +181,7 @@ spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk)
 
 struct shim_disk_delete {
 	struct spdk_py_disk	*disk;
+	bool			unregister;	/* then the bdev goes */
 	void			*cb_arg;
 };
 
@@ -188,39 +189,61 @@ struct shim_disk_delete {
 static int
 shim_disk_fail_channel(void *sum, void *ch_ctx)
 {
-	spdk_py_disk_fail_pending(ch_ctx, true, "the disk is being deleted");
+	struct spdk_py_disk_channel *ch = ch_ctx;
+
+	spdk_py_kept_fail(&ch->kept, true, "the disk is being deleted");
 	return 0;
 }
 
-/* Nothing pending anywhere: the bdev goes. */
+/* Nothing pending anywhere: the bdev goes (a delete's). */
 static void
 shim_disk_failed_all(void *sum, int status)
 {
 	struct shim_disk_delete *ctx = sum;
 
-	spdk_bdev_unregister(&ctx->disk->bdev, python_done, ctx->cb_arg);
+	if (ctx->unregister) {
+		spdk_bdev_unregister(&ctx->disk->bdev, python_done, ctx->cb_arg);
+	}
 	free(ctx);
 }
 
-/* Delete: new I/Os fail from now on, pending ones fail on their threads, then
- * the bdev is unregistered; python_done(cb_arg, rc) when it is gone.
+/* New I/Os fail from now on, pending ones fail on their threads; then, if
+ * unregister, the bdev goes (python_done(cb_arg, rc) when it is gone).
  */
-void
-spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
+static void
+shim_disk_fail_all(struct spdk_py_disk *disk, bool unregister, void *cb_arg)
 {
 	struct shim_disk_delete *ctx = calloc(1, sizeof(*ctx));
 
 	disk->deleting = true;
-	if (ctx == NULL) {
-		spdk_bdev_unregister(&disk->bdev, python_done, cb_arg);
-		return;
-	}
-	ctx->disk = disk;
-	ctx->cb_arg = cb_arg;
-	if (spdk_py_channel_sum(disk, shim_disk_fail_channel, ctx, shim_disk_failed_all) != 0) {
+	if (ctx != NULL) {
+		ctx->disk = disk;
+		ctx->unregister = unregister;
+		ctx->cb_arg = cb_arg;
+		if (spdk_py_channel_sum(disk, shim_disk_fail_channel, ctx, shim_disk_failed_all) == 0) {
+			return;
+		}
 		free(ctx);
+	}
+	if (unregister) {
 		spdk_bdev_unregister(&disk->bdev, python_done, cb_arg);
 	}
+}
+
+/* Delete: pending I/Os fail, then the disk is unregistered. */
+void
+spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg)
+{
+	shim_disk_fail_all(disk, true, cb_arg);
+}
+
+/* The app shuts down (the module's fini_start): what Python still keeps
+ * fails now, not at its timeout, so the bdev layer's unregisters go on.
+ */
+void
+spdk_py_disk_shutdown(struct spdk_py_disk *disk)
+{
+	shim_disk_fail_all(disk, false, NULL);
 }
 
 
@@ -238,7 +261,7 @@ shim_disk_collect_channel(void *sum, void *ch_ctx)
 	struct spdk_py_disk_channel *ch = ch_ctx;
 
 	shim_disk_stats_add(ctx->out, ch);
-	ctx->out->pending += ch->pending_count;
+	ctx->out->pending += ch->kept.count;
 	return 0;
 }
 

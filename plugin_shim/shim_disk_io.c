@@ -260,7 +260,7 @@ shim_disk_back(void *arg)
 		 * into it.
 		 */
 		for (i = 0; i < b->n; i++) {
-			spdk_py_deferred_cancel(&shim_disk_io(b->ios[i])->deferred);
+			spdk_py_deferred_cancel(&shim_disk_io(b->ios[i])->kept.deferred);
 		}
 		SPDK_ERRLOG("spdk_py: a batch came back after its channel went; dropped\n");
 		free(b);
@@ -273,7 +273,7 @@ shim_disk_back(void *arg)
 	shim_disk_finish(ch);
 	if (ch->disk->deleting) {
 		/* The delete's pass over pending I/Os may have run while it was away. */
-		spdk_py_disk_fail_pending(ch, true, "the disk is being deleted");
+		spdk_py_kept_fail(&ch->kept, true, "the disk is being deleted");
 	}
 	if (!TAILQ_EMPTY(&ch->submitted)) {
 		shim_disk_wake(ch);

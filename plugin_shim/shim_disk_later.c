@@ -15,9 +15,6 @@
 #include "spdk/log.h"
 #include "spdk/util.h"
 
-/* How often a channel with pending I/Os looks for timed out ones. */
-#define SHIM_DISK_TIMER_US	1000
-
 /* A read's data, from a buffer of ours into the caller's iovecs. */
 static void
 shim_copy_to_iovs(struct spdk_bdev_io *bdev_io, const uint8_t *src, size_t len)
@@ -93,8 +90,7 @@ spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status)
 	free(io->bounce);
 	io->bounce = NULL;
 	if (io->state == SHIM_DISK_PENDING) {
-		TAILQ_REMOVE(&io->ch->pending, io, link);
-		io->ch->pending_count--;
+		spdk_py_kept_list_remove(&io->ch->kept, &io->kept);
 	}
 	if (bdev_io->type != SPDK_BDEV_IO_TYPE_RESET) {
 		io->ch->inflight--;
@@ -117,54 +113,49 @@ shim_disk_deferred_done(void *ctx, int status)
 	spdk_py_disk_complete(ctx, status);
 }
 
-/* Fail pending I/Os: those past their deadline, or all of them (delete). */
-int
-spdk_py_disk_fail_pending(struct spdk_py_disk_channel *ch, bool all, const char *why)
-{
-	struct spdk_py_disk_io *io, *tmp;
-	uint64_t now = spdk_get_ticks();
-	int n = 0;
-
-	TAILQ_FOREACH_SAFE(io, &ch->pending, link, tmp) {
-		if (!all && (io->deadline == 0 || io->deadline > now)) {
-			continue;
-		}
-		if (spdk_py_deferred_cancel(&io->deferred)) {
-			n++;
-			spdk_py_disk_complete(spdk_bdev_io_from_ctx(io), SPDK_BDEV_IO_STATUS_FAILED);
-		}
-	}
-	if (n > 0) {
-		SPDK_ERRLOG("%s: failed %d I/O(s) Python had not completed: %s\n",
-			    ch->disk->bdev.name, n, why);
-	}
-	return n;
-}
-
-/* The channel's timer, while I/Os are pending: those past their deadline fail. */
-static int
-shim_disk_expire(void *arg)
-{
-	struct spdk_py_disk_channel *ch = arg;
-	int n = spdk_py_disk_fail_pending(ch, false, "timed out");
-
-	ch->timed_out += n;
-	if (TAILQ_EMPTY(&ch->pending)) {
-		spdk_poller_unregister(&ch->timer);
-	}
-	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
-}
-
 /* On the I/O's thread: pending, and failed past its deadline. */
 void
 spdk_py_disk_track_pending(struct spdk_py_disk_channel *ch, struct spdk_py_disk_io *io)
 {
 	io->state = SHIM_DISK_PENDING;
-	TAILQ_INSERT_TAIL(&ch->pending, io, link);
-	ch->pending_count++;
-	if (ch->timer == NULL && ch->disk->timeout_us) {
-		ch->timer = spdk_poller_register(shim_disk_expire, ch, SHIM_DISK_TIMER_US);
+	spdk_py_kept_list_add(&ch->kept, &io->kept);
+}
+
+static inline struct spdk_bdev_io *
+shim_disk_kept_io(struct spdk_py_kept *kept)
+{
+	return spdk_bdev_io_from_ctx(SPDK_CONTAINEROF(kept, struct spdk_py_disk_io, kept));
+}
+
+/* A pending I/O past its deadline, or the disk deleted: it fails. */
+static void
+shim_disk_kept_fail(struct spdk_py_kept *kept)
+{
+	spdk_py_disk_complete(shim_disk_kept_io(kept), SPDK_BDEV_IO_STATUS_FAILED);
+}
+
+/* Its channel goes: the I/O's reference to its buffer goes with it. */
+static void
+shim_disk_kept_drop(struct spdk_py_kept *kept)
+{
+	struct spdk_py_disk_io *io = SPDK_CONTAINEROF(kept, struct spdk_py_disk_io, kept);
+
+	if (io->later_buf != NULL) {
+		shim_later_buf_put(io->later_buf);
+		io->later_buf = NULL;
 	}
+}
+
+static const struct spdk_py_kept_ops g_shim_disk_kept_ops = {
+	.fail	= shim_disk_kept_fail,
+	.drop	= shim_disk_kept_drop,
+};
+
+/* A new channel's list of pending I/Os. */
+void
+spdk_py_disk_later_init(struct spdk_py_disk_channel *ch)
+{
+	spdk_py_kept_list_init(&ch->kept, ch->disk->bdev.name, &g_shim_disk_kept_ops);
 }
 
 /* Python keeps this I/O past its batch: a ticket to complete it with, from
@@ -182,6 +173,7 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 {
 	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
 	struct spdk_py_disk_channel *ch = io->ch;
+	uint64_t ticket;
 	size_t len;
 
 	*buf = NULL;
@@ -210,34 +202,12 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 		}
 		*buf = io->later_buf;
 	}
-	io->deadline = ch->disk->timeout_us ?
-		       spdk_get_ticks() + ch->disk->timeout_us * spdk_get_ticks_hz() / 1000000 : 0;
+	ticket = spdk_py_kept_take(&io->kept, ch->disk->timeout_us, ch->thread,
+				   shim_disk_deferred_done, bdev_io);
 	if (ch->away) {
 		io->state = SHIM_DISK_KEPT_AWAY;
 	} else {
 		spdk_py_disk_track_pending(ch, io);
 	}
-	return spdk_py_deferred_add(&io->deferred, ch->thread, shim_disk_deferred_done, bdev_io);
-}
-
-/* The channel goes (its destroy callback). The bdev layer puts a channel once
- * its I/Os are done; one still pending here was abandoned above us: its ticket
- * is cancelled, not completed into a channel that is gone.
- */
-void
-spdk_py_disk_drop_pending(struct spdk_py_disk_channel *ch)
-{
-	struct spdk_py_disk_io *io;
-
-	while ((io = TAILQ_FIRST(&ch->pending)) != NULL) {
-		TAILQ_REMOVE(&ch->pending, io, link);
-		spdk_py_deferred_cancel(&io->deferred);
-		if (io->later_buf != NULL) {
-			shim_later_buf_put(io->later_buf);
-			io->later_buf = NULL;
-		}
-		SPDK_ERRLOG("%s: an I/O still pending when its channel went away; dropped\n",
-			    ch->disk->bdev.name);
-	}
-	spdk_poller_unregister(&ch->timer);
+	return ticket;
 }

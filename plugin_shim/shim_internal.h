@@ -19,6 +19,7 @@
 #define SPDK_PY_IO_IN_PYTHON	1	/* handed to Python, not taken yet */
 #define SPDK_PY_IO_OWNED	2	/* forwarded, queued or waiting for a buffer */
 #define SPDK_PY_IO_DONE		3	/* completed */
+#define SPDK_PY_IO_KEPT		4	/* a submit hook keeps it (a Later) */
 
 /* Latency is sampled on one I/O in this many: reading the clock is the
  * costliest part of counting.
@@ -34,6 +35,49 @@
 	((1u << SPDK_BDEV_IO_TYPE_READ) | (1u << SPDK_BDEV_IO_TYPE_WRITE) | \
 	 (1u << SPDK_BDEV_IO_TYPE_UNMAP))
 
+/* A completion that comes later, from any thread, to the I/O's own thread
+ * (shim_deferred.c). Embedded in the I/O's context.
+ */
+typedef void (*spdk_py_deferred_fn)(void *ctx, int status);
+
+struct spdk_py_deferred {
+	uint64_t			ticket;
+	struct spdk_thread		*thread;	/* the I/O's */
+	spdk_py_deferred_fn		done;
+	void				*ctx;
+	int				status;
+	bool				sent;		/* its completion is on its way */
+	TAILQ_ENTRY(spdk_py_deferred)	link;
+};
+
+/* An I/O Python keeps past its batch (shim_kept.c): its ticket and deadline,
+ * and its place on its channel's list. Embedded in the I/O's context.
+ */
+struct spdk_py_kept {
+	struct spdk_py_deferred		deferred;
+	uint64_t			deadline;	/* ticks; 0: none */
+	bool				listed;
+	TAILQ_ENTRY(spdk_py_kept)	link;
+};
+
+/* What a kind of bdev means by failing one of its kept I/Os (a timeout, a
+ * delete), and by dropping one (its channel goes: release, complete nothing).
+ */
+struct spdk_py_kept_ops {
+	void	(*fail)(struct spdk_py_kept *kept);
+	void	(*drop)(struct spdk_py_kept *kept);
+};
+
+/* A channel's kept I/Os, and the timer that fails them past their deadline. */
+struct spdk_py_kept_list {
+	TAILQ_HEAD(, spdk_py_kept)	items;
+	int64_t				count;
+	struct spdk_poller		*timer;		/* while one has a deadline */
+	uint64_t			timed_out;
+	const char			*name;		/* the bdev's, for the log */
+	const struct spdk_py_kept_ops	*ops;
+};
+
 /* Per-I/O context in bdev_io->driver_ctx. What every I/O touches comes
  * first, in as few cache lines as can be.
  */
@@ -47,6 +91,7 @@ struct spdk_py_io {
 	struct spdk_bdev_io		*zcopy_base; /* the base's zcopy I/O, start to end */
 	struct spdk_bdev_io_wait_entry	bdev_io_wait;
 	TAILQ_ENTRY(spdk_py_io)		link;	/* in a channel's queue */
+	struct spdk_py_kept		kept;	/* while a hook keeps it */
 };
 
 /* A channel's queue of I/Os waiting for Python. */
@@ -71,6 +116,7 @@ struct spdk_py_channel {
 	int				batch_types[SPDK_PY_BATCH];
 	int				batch_status[SPDK_PY_BATCH];
 	const struct spdk_py_vbdev_io_ops	*io_ops;	/* the submit path's, for forwarding */
+	struct spdk_py_kept_list		kept;		/* I/Os hooks keep */
 };
 
 /* What base forwarding (shim_forward.c) needs of the vbdev's submit path
@@ -83,6 +129,26 @@ struct spdk_py_vbdev_io_ops {
 	/* The base has a bdev_io to spare again: the I/O is submitted anew. */
 	void	(*resubmit)(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
 };
+
+/* A vbdev's I/O on to its base, and its completion (shim_forward.c). */
+int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
+void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
+int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_compare(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_copy(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_unmap(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_admin(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_io(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
+void spdk_py_forward(struct spdk_bdev_io *bdev_io);
+int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
 
 /* The NVMe passthrough types: their bdev_io carries a command and a buffer. */
 #define SHIM_NVME_TYPES \
@@ -140,20 +206,6 @@ shim_python_leave(struct spdk_py_io *io_ctx)
 }
 
 
-/* A completion that comes later, from any thread, to the I/O's own thread
- * (shim_deferred.c). Embedded in the I/O's context.
- */
-typedef void (*spdk_py_deferred_fn)(void *ctx, int status);
-
-struct spdk_py_deferred {
-	uint64_t			ticket;
-	struct spdk_thread		*thread;	/* the I/O's */
-	spdk_py_deferred_fn		done;
-	void				*ctx;
-	int				status;
-	bool				sent;		/* its completion is on its way */
-	TAILQ_ENTRY(spdk_py_deferred)	link;
-};
 
 /* Work for the Python thread (shim_gate.c): run(job) there, with
  * the GIL. Embedded in what it works on.
@@ -171,10 +223,9 @@ struct spdk_py_disk_io {
 	void				*bounce;	/* a scattered I/O's data, contiguous */
 	size_t				bounce_len;
 	struct spdk_py_later_buf	*later_buf;	/* a deferred I/O's data */
-	uint64_t			deadline;	/* ticks; 0: none */
 	int				early_status;	/* completed before its batch was back */
-	struct spdk_py_deferred		deferred;
-	TAILQ_ENTRY(spdk_py_disk_io)	link;		/* submitted, or pending */
+	struct spdk_py_kept		kept;		/* once Python keeps it */
+	TAILQ_ENTRY(spdk_py_disk_io)	link;		/* submitted */
 	/* A routed I/O's children (shim_base_bdevs.c). */
 	uint32_t			fan_mask;	/* the slots it may go to */
 	uint32_t			fan_tried;	/* a read's slots that failed it */
@@ -210,14 +261,11 @@ struct spdk_py_disk_channel {
 	struct spdk_py_disk			*disk;
 	struct spdk_thread			*thread;
 	struct spdk_poller			*poller;	/* while I/Os are queued */
-	struct spdk_poller			*timer;		/* while I/Os are pending */
 	TAILQ_HEAD(, spdk_py_disk_io)		submitted;
-	TAILQ_HEAD(, spdk_py_disk_io)		pending;
-	int64_t					pending_count;
+	struct spdk_py_kept_list		kept;		/* pending: kept by Python */
 	int64_t					inflight;	/* submitted, not done (resets aside) */
 	uint64_t				max_stall_ticks; /* longest wait to enter Python */
 	uint64_t				max_python_wait_ticks; /* the Python thread's */
-	uint64_t				timed_out;
 	uint64_t				handed_batches;	/* run by another reactor */
 	struct spdk_py_disk_batch		*batch;
 	bool					away;		/* the batch is on the Python thread, or handed */
@@ -323,6 +371,7 @@ int spdk_py_channel_sum(void *io_device, spdk_py_channel_add_fn add, void *sum,
 void spdk_py_submit_request(struct spdk_io_channel *ch, struct spdk_bdev_io *bdev_io);
 void spdk_py_vbdev_io_channel_init(struct spdk_py_channel *py_ch);
 void spdk_py_vbdev_io_channel_fini(struct spdk_py_channel *py_ch);
+void spdk_py_vbdev_io_fail_kept(struct spdk_py_channel *py_ch);
 
 /* Deferred completion (shim_deferred.c). */
 uint64_t spdk_py_deferred_add(struct spdk_py_deferred *d, struct spdk_thread *thread,
@@ -338,12 +387,21 @@ void spdk_py_disk_submit_request(struct spdk_io_channel *_ch, struct spdk_bdev_i
 int spdk_py_disk_io_channel_init(struct spdk_py_disk_channel *ch);
 void spdk_py_disk_io_channel_fini(struct spdk_py_disk_channel *ch);
 
+/* I/Os Python keeps past its batch, on their channel (shim_kept.c). */
+void spdk_py_kept_list_init(struct spdk_py_kept_list *list, const char *name,
+			    const struct spdk_py_kept_ops *ops);
+uint64_t spdk_py_kept_take(struct spdk_py_kept *kept, uint64_t timeout_us,
+			   struct spdk_thread *thread, spdk_py_deferred_fn done, void *ctx);
+void spdk_py_kept_list_add(struct spdk_py_kept_list *list, struct spdk_py_kept *kept);
+void spdk_py_kept_list_remove(struct spdk_py_kept_list *list, struct spdk_py_kept *kept);
+int spdk_py_kept_fail(struct spdk_py_kept_list *list, bool all, const char *why);
+void spdk_py_kept_drop(struct spdk_py_kept_list *list);
+
 /* How a disk's I/O ends (shim_disk_later.c): completed now, or kept pending. */
 void spdk_py_disk_complete(struct spdk_bdev_io *bdev_io, int status);
 void spdk_py_copy_from_iovs(struct spdk_bdev_io *bdev_io, uint8_t *dst, size_t len);
+void spdk_py_disk_later_init(struct spdk_py_disk_channel *ch);
 void spdk_py_disk_track_pending(struct spdk_py_disk_channel *ch, struct spdk_py_disk_io *io);
-int spdk_py_disk_fail_pending(struct spdk_py_disk_channel *ch, bool all, const char *why);
-void spdk_py_disk_drop_pending(struct spdk_py_disk_channel *ch);
 
 /* The gate into Python (shim_gate.c): the pause, the batches handed to
  * whoever holds Python, the Python thread.
@@ -365,5 +423,8 @@ void spdk_py_bdev_desc_channel_removed(struct spdk_py_bdev_desc *d);
 int spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct iovec *iovs,
 				 int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
 				 spdk_py_own_io_cb cb, void *cb_arg, uint64_t tag);
+
+/* What Python imports from (shim_module.c). */
+char *spdk_py_import_path(void);
 
 #endif /* SPDK_PY_SHIM_INTERNAL_H */

@@ -6,6 +6,7 @@
 
 #include "shim_internal.h"
 #include "spdk/log.h"
+#include "spdk/string.h"
 
 #ifndef SPDK_PY_DEFAULT_PATH
 #define SPDK_PY_DEFAULT_PATH ""
@@ -15,6 +16,7 @@
 #endif
 
 static int shim_module_init(void);
+static void shim_module_fini_start(void);
 static void shim_module_fini(void);
 static void shim_examine_config(struct spdk_bdev *bdev);
 static int shim_config_json(struct spdk_json_write_ctx *w);
@@ -22,6 +24,7 @@ static int shim_config_json(struct spdk_json_write_ctx *w);
 struct spdk_bdev_module g_spdk_py_module = {
 	.name = "spdk_py",
 	.module_init = shim_module_init,
+	.fini_start = shim_module_fini_start,
 	.module_fini = shim_module_fini,
 	.get_ctx_size = spdk_py_get_ctx_size,
 	.examine_config = shim_examine_config,
@@ -30,21 +33,39 @@ struct spdk_bdev_module g_spdk_py_module = {
 
 SPDK_BDEV_MODULE_REGISTER(spdk_py, &g_spdk_py_module)
 
-/* The embedded interpreter ignores venvs and the current directory: its import
- * path must be set before it starts. SPDK_PY_PATH (set by the launcher) wins
- * over the path baked in at build time. Its home is the Python the shim was
- * built with: left to itself, it looks for its standard library beside the
- * first python3 on PATH, which may be another Python's.
+/* What the embedded interpreter (and the Python that lists a plugin's RPC
+ * methods, shim_rpc.c) imports from: the user's PYTHONPATH first (where
+ * their own modules are; the working directory is added at start), then
+ * SPDK_PY_PATH (set by the launcher) or the path baked in at build time (the
+ * venv's packages, a checkout). Freed by the caller.
+ */
+char *
+spdk_py_import_path(void)
+{
+	const char *user = getenv("PYTHONPATH");
+	const char *ours = getenv("SPDK_PY_PATH");
+
+	if (ours == NULL || ours[0] == '\0') {
+		ours = SPDK_PY_DEFAULT_PATH;
+	}
+	if (user == NULL || user[0] == '\0') {
+		return strdup(ours);
+	}
+	return spdk_sprintf_alloc("%s:%s", user, ours);
+}
+
+/* The embedded interpreter ignores venvs: its import path must be set before
+ * it starts. Its home is the Python the shim was built with: left to itself,
+ * it looks for its standard library beside the first python3 on PATH, which
+ * may be another Python's.
  */
 static void
 shim_set_python_path(void)
 {
-	const char *path = getenv("SPDK_PY_PATH");
+	char *path = spdk_py_import_path();
 
-	if (path == NULL || path[0] == '\0') {
-		path = SPDK_PY_DEFAULT_PATH;
-	}
-	setenv("PYTHONPATH", path, 1);
+	setenv("PYTHONPATH", path ? path : SPDK_PY_DEFAULT_PATH, 1);
+	free(path);
 	if (SPDK_PY_PYTHON_HOME[0] != '\0') {
 		setenv("PYTHONHOME", SPDK_PY_PYTHON_HOME, 1);
 	}
@@ -65,6 +86,15 @@ shim_module_init(void)
 		SPDK_ERRLOG("spdk_py: Python failed to start (%d); see the messages above\n", rc);
 	}
 	return rc;
+}
+
+/* The app shuts down, before the bdev layer unregisters every bdev: what
+ * Python keeps fails now (each bdev's own I/Os, on their threads).
+ */
+static void
+shim_module_fini_start(void)
+{
+	python_fini_start();
 }
 
 static void

@@ -8,8 +8,18 @@
 #include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/rpc.h"
+#include "spdk/string.h"
 #include "spdk/util.h"
 #include "spdk_py_rpc_methods.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+#ifndef SPDK_PY_PYTHON_EXE
+#define SPDK_PY_PYTHON_EXE "python3"
+#endif
 
 #define SHIM_RPC_SLOTS 64
 
@@ -126,11 +136,87 @@ spdk_py_rpc_register(const char *method, uint32_t state_mask)
 	return slot;
 }
 
+/* SPDK_PY_PLUGINS' methods, named by the Python the shim was built with
+ * (python -m spdk_py.tools.rpc_methods) for an app started by hand, where
+ * no launcher passed SPDK_PY_RPC_METHODS: "name:state_mask,...", or NULL.
+ * The child is a plain Python: without the shim in its LD_PRELOAD.
+ */
+static char *
+shim_rpc_methods_from_python(void)
+{
+	char *argv[] = { SPDK_PY_PYTHON_EXE, "-m", "spdk_py.tools.rpc_methods", NULL };
+	char *path = spdk_py_import_path(), *out = NULL, *grown, *pythonpath, **envp;
+	size_t len = 0, count = 0, i, j = 0;
+	ssize_t n;
+	int pipefd[2], status;
+	pid_t pid;
+	posix_spawn_file_actions_t actions;
+
+	while (environ[count] != NULL) {
+		count++;
+	}
+	envp = calloc(count + 2, sizeof(*envp));
+	pythonpath = path ? spdk_sprintf_alloc("PYTHONPATH=%s", path) : NULL;
+	if (envp == NULL || pythonpath == NULL || pipe(pipefd) != 0) {
+		free(path);
+		free(envp);
+		free(pythonpath);
+		return NULL;
+	}
+	free(path);
+	for (i = 0; i < count; i++) {
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(environ[i], "PYTHONPATH=", 11) != 0) {
+			envp[j++] = environ[i];
+		}
+	}
+	envp[j] = pythonpath;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&actions, pipefd[0]);
+	status = posix_spawn(&pid, SPDK_PY_PYTHON_EXE, &actions, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&actions);
+	free(pythonpath);
+	free(envp);
+	close(pipefd[1]);
+	if (status != 0) {
+		close(pipefd[0]);
+		return NULL;
+	}
+	for (;;) {
+		grown = realloc(out, len + 4096);
+		if (grown == NULL) {
+			break;
+		}
+		out = grown;
+		n = read(pipefd[0], out + len, 4095);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		len += n;
+	}
+	close(pipefd[0]);
+	if (out != NULL) {
+		out[len] = '\0';
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (out == NULL || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* A --json config is replayed before module_init starts Python, and SPDK
  * rejects a method it does not know yet, so the methods are registered when
- * the shim is loaded: the built-in plugins' (listed at build time) and those
- * the launcher names in SPDK_PY_RPC_METHODS ("name[:state_mask],...").
- * Python routes each to its handler once it starts.
+ * the shim is loaded: the built-in plugins' (listed at build time), and
+ * SPDK_PY_PLUGINS' ("name[:state_mask],..." in SPDK_PY_RPC_METHODS, which
+ * the launcher sets; else asked of Python here). Python routes each to its
+ * handler once it starts.
  */
 static void __attribute__((constructor))
 shim_rpc_register_early(void)
@@ -146,7 +232,20 @@ shim_rpc_register_early(void)
 	for (i = 0; i < SPDK_COUNTOF(builtin); i++) {
 		spdk_py_rpc_register(builtin[i].name, builtin[i].state_mask);
 	}
-	if (env == NULL || (list = strdup(env)) == NULL) {
+	if (env != NULL) {
+		list = strdup(env);
+	} else if (getenv("SPDK_PY_PLUGINS") != NULL) {
+		list = shim_rpc_methods_from_python();
+		if (list == NULL) {
+			SPDK_ERRLOG("spdk_py: could not list the RPC methods of SPDK_PY_PLUGINS=%s "
+				    "(%s -m spdk_py.tools.rpc_methods failed): a --json config "
+				    "calling them will not load\n", getenv("SPDK_PY_PLUGINS"),
+				    SPDK_PY_PYTHON_EXE);
+		}
+	} else {
+		list = NULL;
+	}
+	if (list == NULL) {
 		return;
 	}
 	for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {

@@ -13,6 +13,7 @@
  */
 
 #include "shim_internal.h"
+#include "spdk/env.h"
 #include "spdk/likely.h"
 #include "spdk/log.h"
 
@@ -56,35 +57,59 @@ shim_take_batch(struct spdk_py_channel *py_ch, struct spdk_py_io_queue *queue, u
 	return n;
 }
 
-/* Python sees a batch of submissions. An I/O it leaves untaken (an error, an
- * exception, or a plain forgotten I/O) is failed here, so nothing is lost.
+/* What the submit batch said of an I/O still Python's: on to the base (a
+ * write from its bounce buffer, if the hook filled one), or complete it.
+ */
+static void
+shim_submitted(struct spdk_bdev_io *bdev_io, int status)
+{
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	int rc;
+
+	if (status != SPDK_PY_STATUS_FORWARD) {
+		spdk_py_io_complete(bdev_io, status);
+		return;
+	}
+	io_ctx->state = SPDK_PY_IO_OWNED;
+	if (bdev_io->type == SPDK_BDEV_IO_TYPE_WRITE && io_ctx->bounce != NULL) {
+		rc = spdk_py_base_write_bounce(bdev_io);
+		if (rc != 0 && rc != -ENOMEM) {
+			spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		} else if (rc == -ENOMEM && spdk_py_io_queue(bdev_io) != 0) {
+			spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+		}
+		return;
+	}
+	spdk_py_forward(bdev_io);
+}
+
+/* Python sees a batch of submissions and says, per I/O, what becomes of it
+ * (a status array C holds at FAILED until Python writes it whole, so what
+ * escapes Python fails the batch's I/Os); an I/O a hook kept is Python's.
  */
 static int
 shim_run_submissions(struct spdk_py_channel *py_ch)
 {
 	struct spdk_bdev_io *bdev_io;
-	int n, i, rc;
+	int n, i;
 
 	n = shim_take_batch(py_ch, &py_ch->submitted, SPDK_PY_IO_IN_PYTHON,
 			    ~py_ch->node->submit_types);
 	if (n == 0) {
 		return 0;
 	}
+	for (i = 0; i < n; i++) {
+		py_ch->batch_status[i] = SPDK_BDEV_IO_STATUS_FAILED;
+	}
 	spdk_py_deferred_batch_begin();
-	rc = python_submit_batch(py_ch->node->py, spdk_io_channel_from_ctx(py_ch),
-				 py_ch->batch_ios, py_ch->batch_types, n);
+	python_submit_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
+			    py_ch->batch_status, n);
 	spdk_py_deferred_batch_end();
 	for (i = 0; i < n; i++) {
 		bdev_io = py_ch->batch_ios[i];
-		/* Only IN_PYTHON is ours to fail: an I/O Python completed may have
-		 * been resubmitted into the same bdev_io already.
-		 */
+		/* Only IN_PYTHON is the batch's to finish: a kept I/O is the Later's. */
 		if (shim_io_ctx(bdev_io)->state == SPDK_PY_IO_IN_PYTHON) {
-			if (rc == 0) {
-				SPDK_ERRLOG("%s: Python left I/O type %d untaken; failing it\n",
-					    bdev_io->bdev->name, bdev_io->type);
-			}
-			spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+			shim_submitted(bdev_io, py_ch->batch_status[i]);
 		}
 	}
 	return n;
@@ -223,6 +248,80 @@ static const struct spdk_py_vbdev_io_ops g_shim_vbdev_io_ops = {
 	.resubmit		= spdk_py_submit_request,
 };
 
+/* A kept I/O's Later came back, on its own thread: on to the base, or done. */
+static void
+shim_kept_done(void *ctx, int status)
+{
+	struct spdk_bdev_io *bdev_io = ctx;
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+
+	spdk_py_kept_list_remove(&io_ctx->py_ch->kept, &io_ctx->kept);
+	io_ctx->state = SPDK_PY_IO_IN_PYTHON;
+	shim_submitted(bdev_io, status);
+}
+
+/* A submit hook keeps its I/O (a Later): a ticket to finish it with, from
+ * any thread; 0 if it is not the hook's to keep (or no memory). It fails
+ * after the vbdev's timeout, or when the vbdev is deleted.
+ */
+uint64_t
+spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+	struct spdk_py_channel *py_ch = io_ctx->py_ch;
+	uint64_t ticket;
+
+	if (io_ctx->state != SPDK_PY_IO_IN_PYTHON || py_ch->node->deleting) {
+		return 0;
+	}
+	ticket = spdk_py_kept_take(&io_ctx->kept, py_ch->node->timeout_us, py_ch->thread,
+				   shim_kept_done, bdev_io);
+	if (ticket != 0) {
+		io_ctx->state = SPDK_PY_IO_KEPT;
+		spdk_py_kept_list_add(&py_ch->kept, &io_ctx->kept);
+	}
+	return ticket;
+}
+
+static inline struct spdk_bdev_io *
+shim_kept_io(struct spdk_py_kept *kept)
+{
+	return spdk_bdev_io_from_ctx(SPDK_CONTAINEROF(kept, struct spdk_py_io, kept));
+}
+
+/* Past its deadline, or the vbdev deleted: the kept I/O fails. */
+static void
+shim_kept_fail(struct spdk_py_kept *kept)
+{
+	struct spdk_bdev_io *bdev_io = shim_kept_io(kept);
+	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
+
+	spdk_py_kept_list_remove(&io_ctx->py_ch->kept, kept);
+	spdk_py_io_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
+}
+
+/* Its channel goes: the bounce buffer goes with the abandoned I/O. */
+static void
+shim_kept_drop(struct spdk_py_kept *kept)
+{
+	struct spdk_py_io *io_ctx = SPDK_CONTAINEROF(kept, struct spdk_py_io, kept);
+
+	spdk_free(io_ctx->bounce);
+	io_ctx->bounce = NULL;
+}
+
+static const struct spdk_py_kept_ops g_shim_vbdev_kept_ops = {
+	.fail	= shim_kept_fail,
+	.drop	= shim_kept_drop,
+};
+
+/* The vbdev is being deleted: what its hooks keep on this channel fails. */
+void
+spdk_py_vbdev_io_fail_kept(struct spdk_py_channel *py_ch)
+{
+	spdk_py_kept_fail(&py_ch->kept, true, "the vbdev is being deleted");
+}
+
 /* A new channel of the vbdev (its create callback, shim_vbdev.c): its queues
  * for Python, and how forwarding comes back to this path.
  */
@@ -232,11 +331,15 @@ spdk_py_vbdev_io_channel_init(struct spdk_py_channel *py_ch)
 	TAILQ_INIT(&py_ch->submitted);
 	TAILQ_INIT(&py_ch->completed);
 	py_ch->io_ops = &g_shim_vbdev_io_ops;
+	spdk_py_kept_list_init(&py_ch->kept, py_ch->node->bdev.name, &g_shim_vbdev_kept_ops);
 }
 
-/* The channel goes (its destroy callback): its poller with it. */
+/* The channel goes (its destroy callback): its poller with it, and what a
+ * hook still kept (abandoned above us) is dropped.
+ */
 void
 spdk_py_vbdev_io_channel_fini(struct spdk_py_channel *py_ch)
 {
+	spdk_py_kept_drop(&py_ch->kept);
 	spdk_poller_unregister(&py_ch->poller);
 }

@@ -27,6 +27,11 @@
 #define SPDK_PY_MODE_PYTHON	0	/* Python sees every I/O */
 #define SPDK_PY_MODE_HYBRID	1	/* C forwards; Python sees the routed ones */
 
+/* What a vbdev's submit batch (or a Later) says of an I/O besides a bdev
+ * status: it goes on to the base, as a hook returning None says.
+ */
+#define SPDK_PY_STATUS_FORWARD	2
+
 /* Room for the I/O types of every SPDK release, in per-type counters. */
 #define SPDK_PY_NUM_IO_TYPES	32
 
@@ -84,6 +89,7 @@ struct spdk_py_vbdev {
 	bool			count_stats;	/* keep the per-type counters */
 	bool			latency_hist;	/* and a latency histogram (needs count_stats) */
 	bool			memory_domains;	/* the base's memory domains are ours (data untouched) */
+	uint64_t		timeout_us;	/* an I/O a hook keeps fails after this; 0: never */
 	struct spdk_py_stats	retired;	/* counters of channels already destroyed */
 	/* SPDK refuses to unregister an io_device with a for_each_channel in
 	 * flight (ours, or the bdev layer's on the vbdev): unregistering either
@@ -94,6 +100,7 @@ struct spdk_py_vbdev {
 	bool			unregister_notify;
 	bool			bdev_unregister_pending;
 	void			*bdev_unregister_arg;	/* its python_done cb_arg */
+	bool			deleting;	/* its hooks keep no I/O from now on */
 };
 
 /* The size of an NVMe command (struct spdk_nvme_cmd, 64 bytes). */
@@ -215,6 +222,7 @@ void spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,
 				bool counters, void *cb_arg);
 void spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg);
+void spdk_py_vbdev_shutdown(struct spdk_py_vbdev *node);
 
 /* An I/O as Python reads it (shim_bdev_io.c): each reads its own fields in C. */
 uint64_t spdk_py_io_offset_blocks(struct spdk_bdev_io *bdev_io);
@@ -225,26 +233,11 @@ void *spdk_py_io_iov_base(struct spdk_bdev_io *bdev_io, int i);
 size_t spdk_py_io_iov_len(struct spdk_bdev_io *bdev_io, int i);
 void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
 
-/* A vbdev's I/O on to its base, and its completion (shim_forward.c). */
-int spdk_py_io_queue(struct spdk_bdev_io *bdev_io);
-void spdk_py_io_complete(struct spdk_bdev_io *bdev_io, int status);
-int spdk_py_base_read(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_write(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_compare(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_copy(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_write_zeroes(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_unmap(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_flush(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_reset(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_zcopy(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_abort(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_admin(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_io(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_io_md(struct spdk_bdev_io *bdev_io);
-int spdk_py_base_nvme_iov_md(struct spdk_bdev_io *bdev_io);
-void spdk_py_forward(struct spdk_bdev_io *bdev_io);
+/* A buffer Python fills for a write to go on from (shim_forward.c). */
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
-int spdk_py_base_write_bounce(struct spdk_bdev_io *bdev_io);
+
+/* A vbdev's I/O its submit hook keeps (a Later; shim_vbdev_io.c). */
+uint64_t spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io);
 
 /* NVMe commands sent to a bdev (shim_nvme_cmd.c). */
 struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
@@ -262,6 +255,7 @@ int spdk_py_disk_set_geometry(struct spdk_py_disk *disk, uint32_t block_size, ui
 int spdk_py_disk_register(struct spdk_py_disk *disk);
 void spdk_py_disk_io_device_unregister(struct spdk_py_disk *disk);
 void spdk_py_disk_unregister(struct spdk_py_disk *disk, void *cb_arg);
+void spdk_py_disk_shutdown(struct spdk_py_disk *disk);
 int spdk_py_disk_resize(struct spdk_py_disk *disk, uint64_t num_blocks);
 int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, void *cb_arg);
 
@@ -343,6 +337,7 @@ int spdk_py_json_write_named_raw(struct spdk_json_write_ctx *w, const char *name
  */
 int python_start(void);
 void python_module_fini(void);
+void python_fini_start(void);
 void python_examine(struct spdk_bdev *bdev);
 int python_config_json(struct spdk_json_write_ctx *w);
 int python_destruct(void *py);
@@ -351,8 +346,7 @@ int python_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t 
 		      uint32_t *routes, int n, uint64_t *entered);
 int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
 void python_disk_bases_failed(void *py, uint32_t slots, int status);
-int python_submit_batch(void *py, struct spdk_io_channel *ch, struct spdk_bdev_io **ios,
-			int *types, int n);
+int python_submit_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses, int n);
 int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
 			  int n);
 bool python_io_type_supported(void *py, int type);

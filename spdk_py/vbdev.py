@@ -59,6 +59,7 @@ vbdev; save_config writes each vbdev's create_method with config_params().
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from typing import Any, Callable, Optional, Sequence
 
 from spdk_py._runtime import vbdev_registry as _registry
@@ -213,8 +214,8 @@ def find(name: str) -> Optional[Vbdev]:
     return _registry.find_node(name)
 
 
-def derived_uuid(base_uuid: str) -> str:
+def derived_uuid(base_uuid: str, namespace: Optional[uuid_module.UUID] = None) -> str:
     """The UUID a vbdev gets over a base with base_uuid, unless given one:
-    a name-based (SHA-1) UUID under spdk_py's own namespace, as SPDK's passthru
-    derives its own (23.05+): the same at every start."""
-    return _registry.derived_uuid(base_uuid)
+    a name-based (SHA-1) UUID under spdk_py's own namespace (or namespace),
+    as SPDK's passthru derives its own (23.05+): the same at every start."""
+    return _registry.derived_uuid(base_uuid, namespace or _registry.UUID_NAMESPACE)

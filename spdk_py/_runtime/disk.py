@@ -52,7 +52,8 @@ class DiskEngine:
         self.name = owner.name
         self.exceptions = 0
         self.deleting = False
-        # What the registry does when C lets go of the disk.
+        # What the registry does when the bdev layer, then C, let go of the disk.
+        self.on_destruct: Any = lambda engine: None
         self.on_released: Any = lambda engine: None
         self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES
         self._views: dict[int, Any] = {}
@@ -258,11 +259,20 @@ class DiskEngine:
         return future
 
     def destruct(self) -> int:
+        """C's call: the bdev layer is done with the disk (deleted, or the app
+        stops). Its plugin closes now, what it opened with it (a disk over
+        bases lets them go before the bdev layer unregisters them)."""
+        self.on_destruct(self)
         binding.lib.spdk_py_disk_io_device_unregister(self.node)
         return 0
 
+    def shutdown(self) -> None:
+        """The app stops: what the hooks keep fails now, not at its timeout."""
+        binding.lib.spdk_py_disk_shutdown(self.node)
+
     def released(self) -> None:
-        """C's call: the disk is gone; its C struct is freed when this returns."""
+        """C's call: the disk's channels are gone; its C struct is freed when
+        this returns."""
         self.on_released(self)
         handles.release(self)
         self.node = None  # what still runs (a base's late event) must not touch it

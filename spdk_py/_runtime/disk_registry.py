@@ -58,7 +58,8 @@ def register(disk: Any) -> None:
                                        disk.uuid.encode())
     if rc == 0:
         disks[disk.name] = disk
-        engine.on_released = lambda engine: _released(disk)
+        engine.on_destruct = lambda engine: _close(disk)
+        engine.on_released = lambda engine: disks.pop(disk.name, None)
         rc = lib.spdk_py_disk_register(engine.node)
         if rc:
             disks.pop(disk.name, None)
@@ -80,11 +81,6 @@ def _discard(disk: Any) -> None:
     """A disk that was never registered: its plugin closed, its C struct freed."""
     _close(disk)
     disk._engine.discard()
-
-
-def _released(disk: Any) -> None:
-    disks.pop(disk.name, None)
-    _close(disk)
 
 
 def find(name: str) -> Optional[Any]:
@@ -111,6 +107,12 @@ def delete(name: str) -> Future:
 def resize(disk: Any, num_blocks: int) -> int:
     """The bdev's new size (its users hear RESIZE); 0 or a negative errno."""
     return binding.lib.spdk_py_disk_resize(disk._engine.node, num_blocks)
+
+
+def shutdown() -> None:
+    """The app stops: every disk's pending I/Os fail now."""
+    for disk in disks.values():
+        disk._engine.shutdown()
 
 
 def config_json() -> list[str]:

@@ -105,6 +105,12 @@ def install(ffi: Any, lib: Any) -> None:
         return 0
 
     @_guarded(ffi)
+    def python_fini_start() -> None:
+        for owner in vbdev_registry.nodes:
+            owner._engine.shutdown()
+        disk_registry.shutdown()
+
+    @_guarded(ffi)
     def python_module_fini() -> None:
         vbdev_registry.fini()
         _each_plugin("fini")

@@ -265,6 +265,10 @@ class VbdevEngine:
         """C's call: the bdev layer unregisters the vbdev."""
         return vbdev_registry.destruct(self.owner)
 
+    def shutdown(self) -> None:
+        """The app stops: what the hooks keep fails now, not at its timeout."""
+        binding.lib.spdk_py_vbdev_shutdown(self.node)
+
     def released(self) -> None:
         """C's call: the C side is gone; nothing will call into this engine again."""
         handles.release(self)

@@ -17,6 +17,7 @@ import re
 import cffi
 import jinja2
 
+# A checkout's; the meson build names its own source's (--cdefs).
 CDEFS_DIR = pathlib.Path(__file__).resolve().parents[2] / "cdefs"
 
 # Ordered: a file may use only types declared by the files before it.
@@ -80,9 +81,9 @@ def spdk_version(include_dir):
     return tuple(parts)
 
 
-def render_cdefs(version):
+def render_cdefs(version, cdefs_dir=CDEFS_DIR):
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(CDEFS_DIR)),
+        loader=jinja2.FileSystemLoader(str(cdefs_dir)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -90,9 +91,9 @@ def render_cdefs(version):
     return [env.get_template(name).render(spdk_version=version) for name in CDEFS]
 
 
-def make_ffi(version):
+def make_ffi(version, cdefs_dir=CDEFS_DIR):
     ffi = cffi.FFI()
-    for text in render_cdefs(version):
+    for text in render_cdefs(version, cdefs_dir):
         ffi.cdef(text)
     ffi.embedding_api(EMBEDDING_API)
     ffi.embedding_init_code(EMBEDDING_INIT_CODE)
@@ -108,11 +109,12 @@ def methods_header(methods):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cdefs", default=str(CDEFS_DIR), help="the cdefs/ directory")
     parser.add_argument("--spdk-include", required=True, help="SPDK's include/ directory")
     parser.add_argument("--output", required=True, help="the C file to write")
     parser.add_argument("--methods-header", required=True, help="the header of RPC methods")
     args = parser.parse_args(argv)
-    make_ffi(spdk_version(args.spdk_include)).emit_c_code(args.output)
+    make_ffi(spdk_version(args.spdk_include), args.cdefs).emit_c_code(args.output)
     from spdk_py._runtime import plugins, rpc
 
     pathlib.Path(args.methods_header).write_text(

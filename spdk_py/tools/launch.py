@@ -10,9 +10,8 @@ path in SPDK_PY_PATH; then the binary replaces this process.
 import os
 import sys
 
-from spdk_py._runtime import plugins as plugin_names, rpc
 from spdk_py._runtime.app import MAIN_ENV
-from spdk_py.tools import provision, shim, spdk_identity
+from spdk_py.tools import provision, rpc_methods, shim, spdk_identity
 
 APPS = ("spdk_tgt", "nvmf_tgt", "bdevperf", "spdk_dd")
 
@@ -39,8 +38,7 @@ def app_env(install, shim_path, plugins=None, base=None, main=None):
     if plugins:
         env["SPDK_PY_PLUGINS"] = plugins
         # The shim registers these at load, before a --json config is replayed.
-        env["SPDK_PY_RPC_METHODS"] = ",".join(
-            "%s:%d" % m for m in rpc.defined_by(plugin_names.split(plugins)))
+        env["SPDK_PY_RPC_METHODS"] = rpc_methods.listed(plugins)
     return env
 
 

@@ -399,7 +399,7 @@ def test_resize_reaches_the_passthru_stacked_on_it(py_tgt):
     assert err.value.code == INVALID_PARAMS
 
 
-DISK_V1 = (shim.ROOT / "examples" / "ramdisk.py").read_text()
+DISK_V1 = (shim.ROOT / "spdk_py" / "examples" / "ramdisk.py").read_text()
 DISK_V2 = DISK_V1 + '''
 
 class RamDisk(RamDisk):  # noqa: F811 (the new code: the class the disk uses, by name)

@@ -10,7 +10,8 @@ from tests.integration.test_hybrid import iostat, passed, perform_tests_in_backg
 
 MODULE = "xorlive"
 # The XOR example under a name (and RPC names) of its own, so that the test can rewrite it.
-SOURCE = (shim.ROOT / "examples" / "xor.py").read_text().replace("bdev_xor_", "bdev_xorlive_")
+SOURCE = (shim.ROOT / "spdk_py" / "examples" / "xor.py").read_text() \
+    .replace("bdev_xor_", "bdev_xorlive_")
 GENERATION = '''
 
 class XorVbdev(XorVbdev):  # noqa: F811 (generation {n} of the class the vbdevs use)
@@ -20,7 +21,7 @@ class XorVbdev(XorVbdev):  # noqa: F811 (generation {n} of the class the vbdevs 
 @rpc_method("bdev_xorlive_generation", params={{"name": str}})
 def bdev_xorlive_generation(params):
     """Which code the live vbdev runs."""
-    return passthru.existing(params["name"], XorVbdev, "xor").generation
+    return existing(params["name"], XorVbdev, "xor").generation
 '''
 ONLY_IN_2 = '''
 

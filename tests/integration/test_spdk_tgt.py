@@ -106,3 +106,22 @@ def test_run_app_timeout_kills_and_cleans_up(spdk_install, hugepages):
         run_app(spdk_install, "bdevperf", config,
                 ["-q", 1, "-o", 4096, "-w", "read", "-t", 60], timeout=3)
     assert err.value.pid and hugepage_files(err.value.pid) == []
+
+
+@pytest.mark.parametrize("launcher", [True, False])
+def test_a_plugins_rpcs_in_a_json_config_with_spdk_py_plugins_alone(spdk_app, py_env, launcher):
+    # By hand (LD_PRELOAD and SPDK_PY_PLUGINS, no SPDK_PY_RPC_METHODS) the
+    # shim asks Python for the plugin's methods before the --json config runs.
+    plugins = "spdk_py.passthru,examples.mirror"
+    env = py_env(plugins) if launcher else dict(py_env(), SPDK_PY_PLUGINS=plugins)
+    assert ("SPDK_PY_RPC_METHODS" in env) == launcher
+    config = {"subsystems": [{"subsystem": "bdev", "config": [
+        {"method": "bdev_malloc_create",
+         "params": {"name": "Malloc0", "num_blocks": 8192, "block_size": 512}},
+        {"method": "bdev_malloc_create",
+         "params": {"name": "Malloc1", "num_blocks": 8192, "block_size": 512}},
+        {"method": "bdev_pymirror_create",
+         "params": {"name": "Mirror0", "base_bdevs": ["Malloc0", "Malloc1"]}},
+    ]}]}
+    target = spdk_app("spdk_tgt", env=env, config=config)
+    assert target.rpc("bdev_pymirror_get", name="Mirror0")["state"] == "online"

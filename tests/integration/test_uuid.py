@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from spdk_py import passthru
+from spdk_py import vbdev
 from spdk_py.tools import nvmf
 from spdk_py.tools.process import RpcError, rpc_py
 
@@ -39,7 +39,7 @@ def test_derived_given_and_checked(py_tgt):
     # Created before its base exists: the UUID is derived when it appears.
     py_tgt.rpc("bdev_python_passthru_create", base_bdev_name="Malloc0", name="PT0")
     malloc(py_tgt, "Malloc0")
-    assert bdev_uuid(py_tgt, "PT0") == passthru.derived_uuid(BASE_UUIDS["Malloc0"])
+    assert bdev_uuid(py_tgt, "PT0") == vbdev.derived_uuid(BASE_UUIDS["Malloc0"])
     assert bdev_uuid(py_tgt, "PT0") != BASE_UUIDS["Malloc0"]
     malloc(py_tgt, "Malloc1")
     with pytest.raises(RpcError) as err:
@@ -51,7 +51,7 @@ def test_derived_given_and_checked(py_tgt):
     # Deleted and created again: the same derived UUID.
     py_tgt.rpc("bdev_python_passthru_delete", name="PT0")
     py_tgt.rpc("bdev_python_passthru_create", base_bdev_name="Malloc0", name="PT0")
-    assert bdev_uuid(py_tgt, "PT0") == passthru.derived_uuid(BASE_UUIDS["Malloc0"])
+    assert bdev_uuid(py_tgt, "PT0") == vbdev.derived_uuid(BASE_UUIDS["Malloc0"])
 
 
 def test_survives_save_config_and_restart(spdk_app, py_env, tmp_path):
@@ -89,7 +89,7 @@ def test_nvmf_namespace_keeps_its_uuid_across_a_restart(spdk_app, py_env, tmp_pa
         return seen
 
     first = namespace_uuid()
-    assert first == bdev_uuid(target, "PT0") == passthru.derived_uuid(BASE_UUIDS["Malloc0"])
+    assert first == bdev_uuid(target, "PT0") == vbdev.derived_uuid(BASE_UUIDS["Malloc0"])
     path = tmp_path / "target.json"
     save_config(target, path)
     assert target.stop() == 0
@@ -103,5 +103,5 @@ def test_derived_as_spdks_own_passthru_derives(spdk_install, py_tgt):
                     % spdk_install.version_string)
     malloc(py_tgt, "Malloc0")
     py_tgt.rpc("bdev_passthru_create", base_bdev_name="Malloc0", name="CPT0")
-    assert bdev_uuid(py_tgt, "CPT0") == passthru.derived_uuid(BASE_UUIDS["Malloc0"],
+    assert bdev_uuid(py_tgt, "CPT0") == vbdev.derived_uuid(BASE_UUIDS["Malloc0"],
                                                               SPDK_PASSTHRU_NAMESPACE)
