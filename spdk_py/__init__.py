@@ -1,7 +1,7 @@
 """spdk_py: SPDK bdev modules, Python block devices and Python programs,
 loaded into a stock SPDK application (spdk_tgt, nvmf_tgt, bdevperf, spdk_dd).
 
-The API, one module per SPDK concept (each module's docstring is its manual):
+The API, one module per SPDK concept (each module's docstring is its manual)::
 
     spdk_py.vbdev         a vbdev over one base: hooks, modes, the registry
     spdk_py.passthru      the passthru port (SPDK's external passthru example)

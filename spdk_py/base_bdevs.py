@@ -1,6 +1,6 @@
 """A disk over several bases: a Python disk (spdk_py.disk) whose I/O goes to
 base bdevs it opened and claimed, as SPDK's raid, crypto and compress modules
-sit on theirs.
+sit on theirs. ::
 
     from spdk_py.base_bdevs import MultiBaseDisk
 

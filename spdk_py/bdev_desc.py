@@ -1,5 +1,5 @@
 """A bdev opened from Python (spdk_bdev_open_ext): the handle its I/O goes
-through, as a C module holds a struct spdk_bdev_desc.
+through, as a C module holds a struct spdk_bdev_desc. ::
 
     from spdk_py.bdev_desc import BdevDesc
 

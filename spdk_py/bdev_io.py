@@ -1,5 +1,5 @@
 """What a vbdev's hook may read of its I/O (SPDK's struct spdk_bdev_io),
-without walking SPDK's structs from Python.
+without walking SPDK's structs from Python. ::
 
     from spdk_py import bdev_io
 
@@ -11,7 +11,7 @@ without walking SPDK's structs from Python.
 A hook's ``io`` is that I/O's handle for the length of the hook (its index in
 the batch Python is running). To keep an I/O past its hook, take a Later
 (``self.later(io)``). Buffers are zero-copy memoryviews of SPDK's own memory,
-valid until the I/O completes: do not keep them.
+valid until the I/O completes: do not keep them. ::
 
     offset_blocks(io), num_blocks(io)   the block range (0 for types with none:
                                         RESET, ABORT, the NVMe passthrough types)

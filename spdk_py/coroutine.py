@@ -4,7 +4,7 @@ A Task runs a coroutine on the SPDK thread it was spawned on. Each ``await``
 of something SPDK finishes later (an I/O, ``thread.sleep``, a message's answer)
 suspends it; the completion, which SPDK delivers on that same thread, resumes
 it there. So a coroutine never moves between threads, never blocks a reactor,
-and needs no lock for state only it touches.
+and needs no lock for state only it touches. ::
 
     from spdk_py import coroutine
 

@@ -1,5 +1,5 @@
 """Be the device: a bdev implemented in Python (what nbdkit's Python plugins
-are, inside SPDK: served over NVMe-oF, stacked on by any SPDK module).
+are, inside SPDK: served over NVMe-oF, stacked on by any SPDK module). ::
 
     from spdk_py.disk import Disk
 
@@ -20,7 +20,7 @@ Hooks, all optional; an I/O type is advertised exactly when its hook is
 defined (as nbdkit's can_* follow from the functions a plugin has), and the
 bdev layer emulates what it can (write_zeroes with writes). A hook set to
 None in open() is not defined for that disk (a file system that cannot punch
-holes: no unmap).
+holes: no unmap). ::
 
     read(io, offset, buf)        write(io, offset, buf)     compare(io, offset, buf)
     flush(io, offset, length)    unmap(io, offset, length)  write_zeroes(io, offset, length)
@@ -89,12 +89,12 @@ class Disk:
 
     _framework = "base"  # not a hook of its own
     product_name = "Python disk"
-    # A pending I/O fails after this; 0: never.
+    #: A pending I/O fails after this; 0: never.
     timeout_ms = 30000
-    # log2 of the buffer alignment the device needs (0: none).
+    #: log2 of the buffer alignment the device needs (0: none).
     required_alignment = 0
     write_cache = False
-    # Run the hooks on the Python thread, not the reactor (module docstring).
+    #: Run the hooks on the Python thread, not the reactor (module docstring).
     off_reactor = False
 
     def __init__(self, name: str, num_blocks: int, block_size: int = 512,

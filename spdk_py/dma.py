@@ -1,7 +1,7 @@
 """DMA-able memory for I/O (spdk_dma_zmalloc): what a bdev's I/O reads into
 and writes from. Any device can reach it, an NVMe SSD through SPDK's
 userspace driver included; ordinary Python memory is only good for bdevs that
-never DMA (malloc, null, a Python disk).
+never DMA (malloc, null, a Python disk). ::
 
     from spdk_py import dma
 

@@ -1,4 +1,4 @@
-"""The errors spdk_py raises, one type per kind of failure.
+"""The errors spdk_py raises, one type per kind of failure. ::
 
     SpdkPyError        the base of them all
     NotInTarget        code that needs SPDK ran outside an SPDK application

@@ -1,5 +1,5 @@
 """A file's calls for a disk's deferred I/O, made in C: in a pool of C
-threads (FileIo), or through Linux AIO from the reactor (FileAio).
+threads (FileIo), or through Linux AIO from the reactor (FileAio). ::
 
     class MyDisk(Disk):
         def open(self, params):
@@ -16,7 +16,7 @@ back and forth around every call (spdk_py.workers is for work that is
 Python: an object store's client). Many threads keep many calls in flight,
 as libaio does for SPDK's AIO bdev; they run on the cores no reactor uses,
 and there one of them polls for the next call a while before it sleeps (a
-wake-up costs more than a cached read).
+wake-up costs more than a cached read). ::
 
     self.file = FileAio(os.open(path, os.O_RDWR | os.O_DIRECT))
 

@@ -7,7 +7,7 @@ data). Either way it completes exactly once, on this thread. An I/O the bdev
 layer refuses outright (a range past the end, a type the bdev lacks, a
 read-only descriptor, a closed channel) raises IoError from the call and
 never completes. -ENOMEM never reaches Python: the I/O waits for a bdev_io
-(spdk_bdev_queue_io_wait) and goes when one is free.
+(spdk_bdev_queue_io_wait) and goes when one is free. ::
 
     ch = desc.channel()
     await ch.write_blocks(buf, offset_blocks, num_blocks)

@@ -1,5 +1,5 @@
 """An SPDK io_device of Python's: state per SPDK thread, made where it is
-first wanted, and spdk_for_each_channel over it (spdk-rs's IoDevice).
+first wanted, and spdk_for_each_channel over it (spdk-rs's IoDevice). ::
 
     from spdk_py.io_device import IoDevice
 

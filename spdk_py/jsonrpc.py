@@ -1,4 +1,4 @@
-"""JSON-RPC methods written in Python, served by the target beside SPDK's own.
+"""JSON-RPC methods written in Python, served by the target beside SPDK's own. ::
 
     from spdk_py.jsonrpc import RpcError, rpc_method, check_bdev_name
 

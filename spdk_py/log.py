@@ -1,5 +1,5 @@
 """Log lines from Python go to SPDK's own log, beside the C modules' lines
-(to stderr outside a target).
+(to stderr outside a target). ::
 
     from spdk_py import log
     log.notice("disk %s: ready" % name)

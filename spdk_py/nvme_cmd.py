@@ -1,6 +1,6 @@
 """NVMe commands sent to a bdev: an NVMe namespace, or a vbdev that forwards
 NVMe passthrough (NVME_ADMIN, NVME_IO) to one, as SPDK's bdev_nvme_send_cmd
-sends them to a controller.
+sends them to a controller. ::
 
     nvme_cmd.send("PT0", cmd, done, data_len=4096, admin=True)
     # done(rc, completion): rc a negative errno if it was not sent,

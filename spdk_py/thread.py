@@ -2,7 +2,7 @@
 
 Everything here runs Python on an SPDK thread (a reactor's) and never blocks
 it. A poller or timer runs on the thread that registered it; a message runs
-on the thread it is sent to; each is stopped on its own thread.
+on the thread it is sent to; each is stopped on its own thread. ::
 
     from spdk_py import thread
 
@@ -15,7 +15,7 @@ on the thread it is sent to; each is stopped on its own thread.
     await thread.sleep(1000)                      # in a coroutine (spdk_py.coroutine)
     await thread.for_each_thread(lambda: print(thread.current().name))
 
-Per-thread state and spdk_for_each_channel over it: spdk_py.io_device.
+Per-thread state and spdk_for_each_channel over it: spdk_py.io_device. ::
 
     Thread            one SPDK thread: .send(fn, *args) from any thread, .run(fn, *args) -> Future
     current()         the SPDK thread running this code (NotOnSpdkThread elsewhere)

@@ -1,6 +1,6 @@
 """A virtual bdev over one base bdev, written in Python: the shape of SPDK's
 passthru, crypto and delay modules. Subclass Vbdev (or the passthru port,
-spdk_py.passthru.PassthruVbdev) and define the hooks you need.
+spdk_py.passthru.PassthruVbdev) and define the hooks you need. ::
 
     from spdk_py import bdev_io
     from spdk_py.bdev import IoStatus
@@ -15,7 +15,7 @@ spdk_py.passthru.PassthruVbdev) and define the hooks you need.
             return None                            # on to the base
 
 Per-I/O hooks, all optional; each runs on the I/O's own SPDK thread, in a
-batch of up to 128 I/Os per call:
+batch of up to 128 I/Os per call::
 
     submit_<type>(io)                  one type's submission: submit_read, submit_write, ...
     submit_request(io, io_type)        every type's submission
@@ -27,7 +27,7 @@ base. One with no completion hook completes in C with the base's status.
 So a module pays for Python only where it does something.
 
 What a hook returns says what becomes of its I/O, the same for a vbdev as
-for a disk (spdk_py.disk):
+for a disk (spdk_py.disk)::
 
     None          it goes on: a submitted I/O to the base (a write from its bounce
                   buffer, if the hook filled one); a completed one with its status
@@ -102,19 +102,19 @@ class Vbdev:
 
     _framework = "base"  # its hooks are C's default, not Python's
     product_name = "Python vbdev"
-    # The RPC that recreates this vbdev from a saved config, with config_params().
+    #: The RPC that recreates this vbdev from a saved config, with config_params().
     create_method = "bdev_python_passthru_create"
-    # The dispatch modes the class works in.
+    #: The dispatch modes the class works in.
     modes: Sequence[str] = MODES
-    # Keep a latency histogram of every I/O in C (read with collect_stats).
+    #: Keep a latency histogram of every I/O in C (read with collect_stats).
     latency_histogram = False
-    # Whether the base's memory domains are this vbdev's too (SPDK 21.10+):
-    # true only if no hook of it reads or writes the I/O's data, since data in
-    # another domain (an RDMA NIC's, an accel engine's) is not in this
-    # process's memory. Unset, it is true when the class defines no per-I/O
-    # hook; then the bdev layer hands such a vbdev local buffers.
+    #: Whether the base's memory domains are this vbdev's too (SPDK 21.10+):
+    #: true only if no hook of it reads or writes the I/O's data, since data in
+    #: another domain (an RDMA NIC's, an accel engine's) is not in this
+    #: process's memory. Unset, it is true when the class defines no per-I/O
+    #: hook; then the bdev layer hands such a vbdev local buffers.
     memory_domains: Optional[bool] = None
-    # An I/O a hook keeps (later()) fails after this; 0: never.
+    #: An I/O a hook keeps (later()) fails after this; 0: never.
     timeout_ms = 30000
 
     def __init__(self, name: str, mode: str = "python") -> None:

@@ -1,4 +1,4 @@
-"""Worker threads for Python's blocking work, off the reactors' cores.
+"""Worker threads for Python's blocking work, off the reactors' cores. ::
 
     workers.start(target, *args, name="my-worker")
     pool = workers.Pool(8, "my-disk", done=os.close, done_args=(fd,))
@@ -29,7 +29,7 @@ __all__ = ["start", "Pool", "worker_cores", "reactor_cores"]
 
 
 def start(target: Callable[..., Any], *args: Any, name: Optional[str] = None) -> threading.Thread:
-    """A daemon thread running target(*args) on the cores no reactor uses."""
+    """A daemon thread running `target(*args)` on the cores no reactor uses."""
     cores = worker_cores()
 
     def run() -> None:
@@ -43,7 +43,7 @@ def start(target: Callable[..., Any], *args: Any, name: Optional[str] = None) ->
 class Pool:
     """Workers taking calls from one queue (cheaper per call than an
     executor's futures). close() never waits: each worker ends at its next
-    get, and the last one out runs done(*done_args), so that what the calls
+    get, and the last one out runs `done(*done_args)`, so that what the calls
     use (a file descriptor) is released only when no call can use it."""
 
     def __init__(self, count: int, name: str, done: Optional[Callable[..., Any]] = None,

@@ -34,7 +34,7 @@ class Thread:
         return ptr
 
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run fn(*args) on this thread, soon; from any thread, SPDK's or not.
+        """Run `fn(*args)` on this thread, soon; from any thread, SPDK's or not.
         What fn raises is logged there."""
         _, lib = binding.require()
         cb_arg = waiter(lambda rc: _call("message to %s" % self.name, fn, *args))
@@ -44,7 +44,7 @@ class Thread:
             raise OSError(-rc, "cannot send a message to SPDK thread %s" % self.name)
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Future:
-        """Run fn(*args) on this thread, and if it returns a coroutine, run that
+        """Run `fn(*args)` on this thread, and if it returns a coroutine, run that
         there as a task; a Future of the outcome, done back on the calling
         SPDK thread. The way to do work on another reactor and await it."""
         back = current()

@@ -1,4 +1,4 @@
-"""Example module: fail a chosen share of reads or writes in a block range.
+"""Example module: fail a chosen share of reads or writes in a block range. ::
 
     bdev_error_injector_create {base_bdev_name, name}
     bdev_error_injector_set {name, io_type: "read"|"write", share: 0.0-1.0,

@@ -1,6 +1,6 @@
 """A file-backed disk written in Python: asynchronous, its calls made in C
 (Linux AIO from the reactor, or a pool of C threads), so the reactor never
-waits for the file system.
+waits for the file system. ::
 
     bdev_python_disk_create {"name": "FileDisk0", "plugin": "examples.filedisk:FileDisk",
                              "num_blocks": 131072, "params": {"path": "/tmp/disk.img"}}

@@ -1,5 +1,5 @@
 """SPDK's hello_bdev, in Python: open a bdev, write "Hello World!" to its
-first block, read it back, print it, stop the application.
+first block, read it back, print it, stop the application. ::
 
     spdk-py run --app spdk_tgt --main examples.hello_bdev:main -- --json bdev.json
 

@@ -1,6 +1,6 @@
 """A small bdevperf in Python: async def workers at a queue depth, random
 reads (or writes, or a verify: write a pattern, read it back, compare)
-against one bdev, IOPS reported at the end.
+against one bdev, IOPS reported at the end. ::
 
     SPDK_PY_IOGEN='{"bdev": "Null0", "queue_depth": 128, "seconds": 5}' \\
         spdk-py run --app spdk_tgt --main examples.io_generator:main -- --json null.json

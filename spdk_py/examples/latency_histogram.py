@@ -1,4 +1,4 @@
-"""Example module: an I/O statistics vbdev with a latency histogram, read by RPC.
+"""Example module: an I/O statistics vbdev with a latency histogram, read by RPC. ::
 
     bdev_latency_histogram_create {base_bdev_name, name, mode}
     bdev_latency_histogram_get {name}

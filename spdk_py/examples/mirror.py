@@ -1,4 +1,4 @@
-"""A RAID1 mirror in Python, over any bdevs (spdk_py.base_bdevs).
+"""A RAID1 mirror in Python, over any bdevs (spdk_py.base_bdevs). ::
 
     SPDK_PY_PLUGINS=spdk_py.passthru,examples.mirror spdk-py run -- ...
     rpc.py bdev_pymirror_create -n Mirror0 -b "Malloc0 Malloc1"   # or {"base_bdevs": [...]}

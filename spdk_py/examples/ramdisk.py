@@ -1,4 +1,4 @@
-"""A RAM disk written in Python: the device itself, synchronous.
+"""A RAM disk written in Python: the device itself, synchronous. ::
 
     bdev_python_disk_create {"name": "PyDisk0", "plugin": "examples.ramdisk:RamDisk",
                              "num_blocks": 131072}

@@ -1,4 +1,4 @@
-"""Example module: a block range nobody may change.
+"""Example module: a block range nobody may change. ::
 
     bdev_readonly_guard_create {base_bdev_name, name, lba_start, lba_end}
 

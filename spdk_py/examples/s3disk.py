@@ -1,4 +1,4 @@
-"""A disk backed by an S3 object store, through boto3: one object per extent.
+"""A disk backed by an S3 object store, through boto3: one object per extent. ::
 
     bdev_python_disk_create {"name": "S3Disk0", "plugin": "examples.s3disk:S3Disk",
                              "num_blocks": 8192,

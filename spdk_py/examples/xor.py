@@ -1,5 +1,5 @@
 """Example module: an XOR data transform. What is written lands on the base
-XORed with a key; reads undo it, so users of the vbdev see their own data.
+XORed with a key; reads undo it, so users of the vbdev see their own data. ::
 
     bdev_xor_create {base_bdev_name, name, key}      key: hex, 1-64 bytes, a power of two
     bdev_xor_set_key {name, key}                     data already written then reads differently
