@@ -33,7 +33,8 @@ autodoc_default_options = {"members": True, "undoc-members": True}
 default_role = "literal"
 
 # Names that no page documents: a TypeVar, and the standard library's.
-nitpick_ignore = [("py:class", "spdk_py.jsonrpc.Handler"), ("py:class", "threading.Thread")]
+nitpick_ignore = [("py:class", "spdk_py.jsonrpc.Handler"), ("py:class", "threading.Thread"),
+                  ("py:class", "uuid.UUID")]
 
 html_theme = "alabaster"
 html_title = "spdk_py %s" % release

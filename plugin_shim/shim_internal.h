@@ -427,4 +427,10 @@ int spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct
 /* What Python imports from (shim_module.c). */
 char *spdk_py_import_path(void);
 
+/* A vbdev's counters (shim_vbdev.c), and the end of walks over its channels
+ * (shim_vbdev_unregister.c).
+ */
+void spdk_py_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part);
+void spdk_py_vbdev_walk_end(struct spdk_py_vbdev *node);
+
 #endif /* SPDK_PY_SHIM_INTERNAL_H */

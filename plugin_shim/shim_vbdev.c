@@ -1,10 +1,10 @@
 /*   SPDX-License-Identifier: BSD-3-Clause
  *
  * A vbdev's C skeleton: its fn_table (each entry trampolines into Python),
- * its io_device and channels, the base bdev's descriptor, and the counters
- * Python collects over its channels. The decisions (what to create, when to
- * unregister, in which order) are Python's. Its I/O path is shim_vbdev_io.c
- * and, on to the base, shim_forward.c.
+ * its io_device and channels, the base bdev's descriptor. The decisions
+ * (what to create, when to unregister, in which order) are Python's. Its I/O
+ * path is shim_vbdev_io.c and, on to the base, shim_forward.c; its end is
+ * shim_vbdev_unregister.c; its counters, summed, shim_vbdev_stats.c.
  */
 
 #include "shim_internal.h"
@@ -227,9 +227,11 @@ shim_ch_create_cb(void *io_device, void *ctx_buf)
 	return py_ch->base_ch ? 0 : -ENOMEM;
 }
 
-/* One set of counters into a sum. */
-static void
-shim_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
+/* One set of counters into a sum (a channel's into the vbdev's, when it goes,
+ * or into a collection, shim_vbdev_stats.c).
+ */
+void
+spdk_py_stats_add(struct spdk_py_stats *sum, const struct spdk_py_stats *part)
 {
 	size_t t, b;
 
@@ -254,7 +256,7 @@ shim_ch_destroy_cb(void *io_device, void *ctx_buf)
 	struct spdk_py_vbdev *node = io_device;
 
 	/* A channel's counts outlive it (the app thread reads them with the others'). */
-	shim_stats_add(&node->retired, &py_ch->stats);
+	spdk_py_stats_add(&node->retired, &py_ch->stats);
 	spdk_py_vbdev_io_channel_fini(py_ch);
 	spdk_put_io_channel(py_ch->base_ch);
 }
@@ -265,254 +267,6 @@ spdk_py_vbdev_io_device_register(struct spdk_py_vbdev *node)
 {
 	spdk_io_device_register(node, shim_ch_create_cb, shim_ch_destroy_cb,
 				sizeof(struct spdk_py_channel), node->bdev.name);
-}
-
-/* The last step of a vbdev's life: once every channel is gone, Python drops
- * its handle and the C struct is freed.
- */
-static void
-shim_io_device_unregister_cb(void *io_device)
-{
-	struct spdk_py_vbdev *node = io_device;
-
-	python_released(node->py);
-	spdk_py_vbdev_free(node);
-}
-
-/* Unregister the io_device once no collection walks it; notify: Python
- * hears when it is gone and the C struct is freed.
- */
-void
-spdk_py_vbdev_io_device_unregister(struct spdk_py_vbdev *node, bool notify)
-{
-	if (node->collecting > 0) {
-		node->unregister_pending = true;
-		node->unregister_notify = notify;
-		return;
-	}
-	spdk_io_device_unregister(node, notify ? shim_io_device_unregister_cb : NULL);
-}
-
-/* spdk_bdev_unregister() of the vbdev, once no collection walks it. */
-static void
-shim_vbdev_bdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
-{
-	if (node->collecting > 0) {
-		node->bdev_unregister_pending = true;
-		node->bdev_unregister_arg = cb_arg;
-		return;
-	}
-	spdk_bdev_unregister(&node->bdev, python_done, cb_arg);
-}
-
-/* A walk over the vbdev's channels is over: unregisters that waited go on. */
-static void
-shim_walk_end(struct spdk_py_vbdev *node)
-{
-	if (--node->collecting > 0) {
-		return;
-	}
-	if (node->bdev_unregister_pending) {
-		node->bdev_unregister_pending = false;
-		shim_vbdev_bdev_unregister(node, node->bdev_unregister_arg);
-	}
-	if (node->unregister_pending) {
-		node->unregister_pending = false;
-		spdk_py_vbdev_io_device_unregister(node, node->unregister_notify);
-	}
-}
-
-struct shim_vbdev_failing {
-	struct spdk_py_vbdev	*node;
-	bool			unregister;	/* then the bdev goes */
-	void			*cb_arg;
-};
-
-/* On a channel's thread: the I/Os its hooks keep fail. */
-static int
-shim_vbdev_fail_channel(void *sum, void *ch_ctx)
-{
-	spdk_py_vbdev_io_fail_kept(ch_ctx);
-	return 0;
-}
-
-static void
-shim_vbdev_failed_all(void *sum, int status)
-{
-	struct shim_vbdev_failing *ctx = sum;
-	struct spdk_py_vbdev *node = ctx->node;
-
-	if (ctx->unregister) {
-		shim_vbdev_bdev_unregister(node, ctx->cb_arg);
-	}
-	free(ctx);
-	shim_walk_end(node);
-}
-
-/* What the vbdev's hooks keep fails, on every channel; then, if unregister,
- * the bdev goes (python_done(cb_arg, rc) when it is gone). From now on a hook
- * keeps nothing (a delete, a hot-remove, the app's shutdown).
- */
-static void
-shim_vbdev_fail_kept(struct spdk_py_vbdev *node, bool unregister, void *cb_arg)
-{
-	struct shim_vbdev_failing *ctx = calloc(1, sizeof(*ctx));
-
-	node->deleting = true;
-	if (ctx == NULL) {
-		if (unregister) {
-			shim_vbdev_bdev_unregister(node, cb_arg);
-		}
-		return;
-	}
-	ctx->node = node;
-	ctx->unregister = unregister;
-	ctx->cb_arg = cb_arg;
-	node->collecting++;
-	if (spdk_py_channel_sum(node, shim_vbdev_fail_channel, ctx, shim_vbdev_failed_all) != 0) {
-		free(ctx);
-		node->collecting--;
-		if (unregister) {
-			shim_vbdev_bdev_unregister(node, cb_arg);
-		}
-	}
-}
-
-/* Delete (or hot-remove): what the hooks keep fails, then the bdev is
- * unregistered; python_done(cb_arg, rc) when it is gone.
- */
-void
-spdk_py_vbdev_unregister(struct spdk_py_vbdev *node, void *cb_arg)
-{
-	shim_vbdev_fail_kept(node, true, cb_arg);
-}
-
-/* The app shuts down (the module's fini_start): what the hooks keep fails
- * now, not at its timeout, so the bdev layer's unregisters go on.
- */
-void
-spdk_py_vbdev_shutdown(struct spdk_py_vbdev *node)
-{
-	shim_vbdev_fail_kept(node, false, NULL);
-}
-
-struct shim_stats_ctx {
-	struct spdk_py_vbdev		*node;
-	struct spdk_py_stats		*out;
-	bool				counters;	/* the bdev layer's added in */
-	void				*cb_arg;
-	struct spdk_bdev_io_stat	bdev_stat;
-};
-
-/* On a channel's thread: its counters, and what Python holds there. */
-static int
-shim_stats_channel(void *sum, void *ch_ctx)
-{
-	struct shim_stats_ctx *ctx = sum;
-	struct spdk_py_channel *py_ch = ch_ctx;
-	struct spdk_py_io *io_ctx;
-	int64_t queued = 0;
-
-	shim_stats_add(ctx->out, &py_ch->stats);
-	/* Still queued is not in Python's hands; counted here, where it is rare. */
-	TAILQ_FOREACH(io_ctx, &py_ch->submitted, link) {
-		queued++;
-	}
-	ctx->out->python_active += py_ch->python_outstanding - queued;
-	return 0;
-}
-
-/* A collection is over: Python has it, and unregisters that waited go on. */
-static void
-shim_collect_done(struct shim_stats_ctx *ctx, int status)
-{
-	struct spdk_py_vbdev *node = ctx->node;
-
-	python_done(ctx->cb_arg, status);
-	free(ctx);
-	shim_walk_end(node);
-}
-
-/* The bdev layer's figures of one type into ours. */
-static void
-shim_stat_add_ops(struct spdk_py_io_stat *stat, uint64_t ops, uint64_t bytes, uint64_t ticks,
-		  uint32_t blocklen)
-{
-	stat->ios += ops;
-	stat->blocks += bytes / blocklen;
-	stat->latency_ticks += ticks;
-	stat->latency_samples += ops;
-}
-
-/* The bdev layer's reads, writes and unmaps, added to the channels' sums. */
-static void
-shim_bdev_stat_done(struct spdk_bdev *bdev, struct spdk_bdev_io_stat *s, void *cb_arg, int rc)
-{
-	struct shim_stats_ctx *ctx = cb_arg;
-	struct spdk_py_io_stat *by_type = ctx->out->by_type;
-
-	if (rc == 0) {
-		shim_stat_add_ops(&by_type[SPDK_BDEV_IO_TYPE_READ], s->num_read_ops, s->bytes_read,
-				  s->read_latency_ticks, bdev->blocklen);
-		shim_stat_add_ops(&by_type[SPDK_BDEV_IO_TYPE_WRITE], s->num_write_ops,
-				  s->bytes_written, s->write_latency_ticks, bdev->blocklen);
-		shim_stat_add_ops(&by_type[SPDK_BDEV_IO_TYPE_UNMAP], s->num_unmap_ops,
-				  s->bytes_unmapped, s->unmap_latency_ticks, bdev->blocklen);
-	}
-	shim_collect_done(ctx, rc);
-}
-
-/* Every channel summed: the bdev layer's own figures next, if asked. */
-static void
-shim_stats_done(void *sum, int status)
-{
-	struct shim_stats_ctx *ctx = sum;
-
-	if (status == 0 && ctx->counters) {
-		/* Our unregisters wait for us; SPDK's own at shutdown do not. */
-		if (ctx->node->bdev.internal.status != SPDK_BDEV_STATUS_READY) {
-			shim_collect_done(ctx, -ENODEV);
-			return;
-		}
-		/* The bdev layer's own count of our reads, writes and unmaps. */
-		SPDK_PY_GET_DEVICE_STAT(&ctx->node->bdev, &ctx->bdev_stat, shim_bdev_stat_done, ctx);
-		return;
-	}
-	shim_collect_done(ctx, status);
-}
-
-/* Sum the counters of every channel (each read on its own thread) into out;
- * python_done(cb_arg, rc) runs when out is complete. Without counters, only
- * what the shim keeps itself (python_active) is exact; with them, the vbdev
- * must be registered and not being unregistered (-ENODEV).
- */
-int
-spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out, bool counters,
-			    void *cb_arg)
-{
-	struct shim_stats_ctx *ctx;
-	int rc;
-
-	if (counters && (node->bdev.internal.status != SPDK_BDEV_STATUS_READY ||
-			 node->bdev_unregister_pending || node->deleting)) {
-		return -ENODEV;
-	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
-		return -ENOMEM;
-	}
-	ctx->node = node;
-	ctx->out = out;
-	ctx->counters = counters && node->count_stats;
-	ctx->cb_arg = cb_arg;
-	*out = node->retired;
-	node->collecting++;
-	rc = spdk_py_channel_sum(node, shim_stats_channel, ctx, shim_stats_done);
-	if (rc != 0) {
-		node->collecting--;
-		free(ctx);
-	}
-	return rc;
 }
 
 /* The base changed size: the vbdev takes the new one (its own users get RESIZE). */

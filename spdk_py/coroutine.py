@@ -15,10 +15,12 @@ and needs no lock for state only it touches. ::
     task = coroutine.spawn(copy_block(a, b, buf))
     task.add_done_callback(lambda t: print(t.exception()))
 
-Future is spdk_py's one asynchronous convention: every call that SPDK
-finishes later (own I/O, messages, RPC handlers, Laters) returns one, to
-await in a task; where a call also takes ``cb=``, cb(status) is a callback
-on that same completion instead (no Future made). A Future made by hand is
+Future is spdk_py's one asynchronous convention: a call that SPDK finishes
+later returns one to await in a task (own I/O, ``Thread.run``, ``sleep``,
+``for_each_thread``, a descriptor's ``close``, ``collect_stats``, an io_device's
+walks, a disk's or vbdev's ``delete``); where a call also takes ``cb=``,
+cb(status) is a callback on that same completion instead (no Future made).
+An ``async def`` RPC handler answers with what it returns. A Future made by hand is
 resolved with set_result / set_exception on the thread whose tasks await it.
 An exception nobody retrieved from a task (no awaiter, no done callback
 asking) is logged when the task ends.

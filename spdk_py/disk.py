@@ -55,8 +55,11 @@ Which thread runs a hook: the I/O's own reactor, or, on 2 or more reactors,
 whichever reactor is in Python when the batch comes (a reactor that finds
 Python busy hands its batch over, and gets it back by message): a hook may
 run on another reactor than its I/O's (the I/O still completes on its own).
-One batch runs at a time; a hook never runs at once with another hook or an
-RPC handler. A disk that routes to bases never hands its batches over.
+One batch runs at a time in the process, so a hook never runs at once with
+another hook; an RPC handler, a poller or a message runs outside that lock
+and may interleave with a batch at Python's thread switches (spdk_py.vbdev
+says how to share state with one). A disk that routes to bases never hands
+its batches over.
 
 Off the reactor: a disk whose hooks hand their work to Python worker
 threads (spdk_py.workers: an object store's client) sets ``off_reactor =

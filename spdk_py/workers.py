@@ -21,8 +21,10 @@ Python thread, not on the reactor.
 import os
 import queue
 import threading
+import traceback
 from typing import Any, Callable, Optional
 
+from spdk_py import log
 from spdk_py._runtime.cores import reactor_cores, worker_cores
 
 __all__ = ["start", "Pool", "worker_cores", "reactor_cores"]
@@ -67,7 +69,10 @@ class Pool:
             item = self.work.get()
             if item is None:
                 break
-            item[0](*item[1])
+            try:
+                item[0](*item[1])
+            except Exception:  # the worker goes on: a call's failure is its own
+                log.error("worker call %r raised:\n%s" % (item[0], traceback.format_exc()))
         with self.lock:
             self.running -= 1
             last = self.running == 0

@@ -81,9 +81,10 @@ def register(bdev_name: str) -> int:
         log.notice("Match on %s" % bdev_name)
         try:
             vb = name.factory(name.vbdev_name, name.mode)
-        except MemoryError:
-            log.error("could not allocate pt_node")
-            rc = -errno.ENOMEM
+        except Exception as exc:  # no vbdev: the name goes too (create), or stays pending
+            log.error("could not make vbdev %s: %s: %s" % (name.vbdev_name,
+                                                          type(exc).__name__, exc))
+            rc = -errno.ENOMEM if isinstance(exc, MemoryError) else -errno.EINVAL
             break
         engine = vb._engine
         node = engine.node

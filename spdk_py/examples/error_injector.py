@@ -53,7 +53,8 @@ class ErrorInjector(PassthruVbdev):
         return params
 
 
-@rpc_method("bdev_error_injector_create", params={"base_bdev_name": str, "name": str})
+@rpc_method("bdev_error_injector_create", params={"base_bdev_name": str, "name": str},
+            optional={"uuid": str})
 def bdev_error_injector_create(params: dict) -> str:
     """Create an error injector bdev on a base bdev."""
     return create_from_rpc(params, ErrorInjector)
