@@ -13,6 +13,7 @@ import itertools
 from typing import Any, Callable
 
 from spdk_py._runtime.binding import binding
+from spdk_py._runtime.errors import BdevError
 from spdk_py._runtime.tasks import Future
 
 _waiters: dict[int, Callable[[int], Any]] = {}
@@ -52,4 +53,18 @@ def call(c_function: Callable[..., Any], *args: Any) -> Future:
     if rc:
         cancel(cb_arg)
         future.set_result(rc)
+    return future
+
+
+def call_ok(what: str, c_function: Callable[..., Any], *args: Any) -> Future:
+    """The same, done with None for rc 0, or failed with BdevError(-rc, what)."""
+    future = Future()
+
+    def done(f: Future) -> None:
+        rc = f.result()
+        if rc:
+            future.set_exception(BdevError(-rc, what))
+        else:
+            future.set_result(None)
+    call(c_function, *args).add_done_callback(done)
     return future

@@ -19,7 +19,6 @@ from spdk_py._runtime import bdev_io, completion, handles
 from spdk_py._runtime.bdev import (COMPARE, FAILED, FLUSH, READ, RESET, SUCCESS, UNMAP, WRITE,
                                    WRITE_ZEROES, io_type_name)
 from spdk_py._runtime.binding import binding
-from spdk_py._runtime.errors import BdevError
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future
@@ -246,16 +245,17 @@ class DiskEngine:
         future = Future()
 
         def collected(f: Future) -> None:
-            rc = f.result()
-            if rc:
-                future.set_exception(BdevError(-rc, "collecting %s's figures" % self.name))
+            exc = f.exception()
+            if exc is not None:
+                future.set_exception(exc)
                 return
             us = 1e6 / lib.spdk_get_ticks_hz()
             future.set_result({"max_stall_us": out.stall_ticks * us,
                                "max_python_thread_wait_us": out.python_wait_ticks * us,
                                "timed_out": out.timed_out, "pending": out.pending,
                                "handed_batches": out.handed_batches})
-        completion.call(lib.spdk_py_disk_collect, self.node, out).add_done_callback(collected)
+        completion.call_ok("collecting %s's figures" % self.name, lib.spdk_py_disk_collect,
+                           self.node, out).add_done_callback(collected)
         return future
 
     def destruct(self) -> int:

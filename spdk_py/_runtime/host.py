@@ -132,26 +132,24 @@ def install(ffi: Any, lib: Any) -> None:
         return 0
 
     # A vbdev's batches handle each I/O's exception themselves; what escapes
-    # fails the I/Os of the batch (C held every status at FAILED).
-    @_guarded(ffi, error=-1)
-    def python_submit_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
+    # fails the I/Os of the batch (C held every status at FAILED), logged as
+    # the vbdev's.
+    def vbdev_batch(kind: str, py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
         engine = from_handle(py)
         try:
-            engine.submit_batch(ios, types, statuses, n)
+            getattr(engine, kind)(ios, types, statuses, n)
         except Exception as exc:
-            io_exception(engine, "submit_batch", types[0], exc)
+            io_exception(engine, kind, types[0], exc)
             return -1
         return 0
 
     @_guarded(ffi, error=-1)
+    def python_submit_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
+        return vbdev_batch("submit_batch", py, ios, types, statuses, n)
+
+    @_guarded(ffi, error=-1)
     def python_complete_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
-        engine = from_handle(py)
-        try:
-            engine.complete_batch(ios, types, statuses, n)
-        except Exception as exc:
-            io_exception(engine, "complete_batch", types[0], exc)
-            return -1
-        return 0
+        return vbdev_batch("complete_batch", py, ios, types, statuses, n)
 
     # A disk's batch: the disk fails only the I/O whose hook raised; what
     # escapes fails the batch (C pre-set every status to FAILED and every

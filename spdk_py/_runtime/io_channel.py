@@ -18,7 +18,6 @@ from spdk_py._runtime.errors import IoError, io_error as _error
 from spdk_py._runtime.tasks import Future
 
 if TYPE_CHECKING:
-    from spdk_py._runtime.bdev_desc import BdevDesc
     from spdk_py._runtime.thread import Thread
 
 StatusCallback = Callable[[int], Any]
@@ -29,7 +28,8 @@ Buf = Any
 class IoChannel:
     """A bdev's I/O channel on one SPDK thread. Get it with desc.channel()."""
 
-    def __init__(self, desc: "BdevDesc", here: "Thread", here_ptr: Any) -> None:
+    def __init__(self, desc: Any, here: "Thread", here_ptr: Any) -> None:
+        # desc: the BdevDesc the channel is of (which imports this module).
         ffi, lib = binding.require()
         self.desc = desc
         self.thread = here

@@ -20,7 +20,6 @@ from typing import Any, Callable, Optional
 from spdk_py._runtime import bdev_io, completion, handles, vbdev_registry
 from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
-from spdk_py._runtime.errors import BdevError
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future
@@ -223,12 +222,13 @@ class VbdevEngine:
         future = Future()
 
         def collected(f: Future) -> None:
-            rc = f.result()
-            if rc:
-                future.set_exception(BdevError(-rc, "collecting %s's statistics" % self.name))
+            exc = f.exception()
+            if exc is not None:
+                future.set_exception(exc)
             else:
                 future.set_result(out)
-        completion.call(lib.spdk_py_vbdev_collect_stats, self.node, out, counters) \
+        completion.call_ok("collecting %s's statistics" % self.name,
+                           lib.spdk_py_vbdev_collect_stats, self.node, out, counters) \
             .add_done_callback(collected)
         return future
 

@@ -14,6 +14,8 @@ import pathlib
 
 import pytest
 
+from tests.unit.graphs import assert_no_circle
+
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "spdk_py"
 
 
@@ -111,18 +113,4 @@ def test_public_modules_say_what_they_export(name):
 
 def test_there_is_no_import_circle():
     graph = {name: spdk_py_imports(name) for name in MODULES}
-    done, path = set(), []
-
-    def visit(name):
-        if name in path:
-            cycle = path[path.index(name):] + [name]
-            raise AssertionError("an import circle: " + " -> ".join(cycle))
-        if name in done:
-            return
-        path.append(name)
-        for other in sorted(graph[name]):
-            visit(other)
-        path.pop()
-        done.add(name)
-    for name in sorted(graph):
-        visit(name)
+    assert_no_circle(graph, "an import circle")

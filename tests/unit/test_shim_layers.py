@@ -7,6 +7,8 @@ other files call it."""
 import pathlib
 import re
 
+from tests.unit.graphs import assert_no_circle
+
 SHIM = pathlib.Path(__file__).resolve().parents[2] / "plugin_shim"
 # SPDK style: the return type on its own line, the name at the line's start.
 DEFINITION = re.compile(r"^(?!static\b)[A-Za-z_][\w \*]*\n([a-z_][a-z0-9_]*)\(", re.M)
@@ -40,20 +42,7 @@ def test_the_definitions_are_found():
 
 def test_no_two_shim_files_call_each_other_in_a_circle():
     graph = calls_between_files()
-    done, path = set(), []
-
-    def visit(name):
-        if name in path:
-            raise AssertionError("a call circle: " + " -> ".join(path[path.index(name):] + [name]))
-        if name in done:
-            return
-        path.append(name)
-        for other in sorted(graph[name]):
-            visit(other)
-        path.pop()
-        done.add(name)
-    for name in sorted(graph):
-        visit(name)
+    assert_no_circle(graph, "a call circle")
 
 
 def test_files_hold_one_job_each_in_about_500_lines():
