@@ -34,7 +34,9 @@ default_role = "literal"
 
 # Names that no page documents: a TypeVar, and the standard library's.
 nitpick_ignore = [("py:class", "spdk_py.jsonrpc.Handler"), ("py:class", "threading.Thread"),
-                  ("py:class", "uuid.UUID")]
+                  ("py:class", "uuid.UUID"),
+                  ("py:class", "asyncio.exceptions.InvalidStateError"),
+                  ("py:class", "asyncio.exceptions.CancelledError")]
 
 html_theme = "alabaster"
 html_title = "spdk_py %s" % release

@@ -175,7 +175,7 @@ shim_disk_send(struct spdk_py_disk_channel *ch)
 static bool
 shim_disk_may_hand(const struct spdk_py_disk_channel *ch)
 {
-	return !ch->disk->routes && !ch->disk->off_reactor;
+	return !ch->disk->routes && !ch->disk->off_reactor && !ch->disk->async_hooks;
 }
 
 /* Python is busy elsewhere: this channel's batch to whoever holds it. */

@@ -202,11 +202,33 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 		}
 		*buf = io->later_buf;
 	}
-	ticket = spdk_py_kept_take(&io->kept, ch->disk->timeout_us, ch->thread,
+	ticket = spdk_py_kept_take(&io->kept, ch->disk->timeout_us, false, ch->thread,
 				   shim_disk_deferred_done, bdev_io);
 	if (ch->away) {
 		io->state = SHIM_DISK_KEPT_AWAY;
 	} else {
+		spdk_py_disk_track_pending(ch, io);
+	}
+	return ticket;
+}
+
+/* An async hook's task keeps this I/O, on its own buffers (the task runs on
+ * the I/O's thread and ends before the I/O does): a ticket for the task's
+ * end, or 0 if it is not Python's to keep.
+ */
+uint64_t
+spdk_py_disk_keep(struct spdk_bdev_io *bdev_io)
+{
+	struct spdk_py_disk_io *io = shim_disk_io(bdev_io);
+	struct spdk_py_disk_channel *ch = io->ch;
+	uint64_t ticket;
+
+	if (io->state != SHIM_DISK_IN_PYTHON || ch->away) {
+		return 0;
+	}
+	ticket = spdk_py_kept_take(&io->kept, 0, true, ch->thread, shim_disk_deferred_done,
+				   bdev_io);
+	if (ticket != 0) {
 		spdk_py_disk_track_pending(ch, io);
 	}
 	return ticket;

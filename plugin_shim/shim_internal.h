@@ -57,6 +57,11 @@ struct spdk_py_kept {
 	struct spdk_py_deferred		deferred;
 	uint64_t			deadline;	/* ticks; 0: none */
 	bool				listed;
+	/* An async hook's task holds it (on the I/O's own buffers): Python
+	 * cancels the task at the timeout, a delete and the app's shutdown, and
+	 * the task's end completes it; C never fails it under the task.
+	 */
+	bool				task_ends;
 	TAILQ_ENTRY(spdk_py_kept)	link;
 };
 
@@ -390,7 +395,7 @@ void spdk_py_disk_io_channel_fini(struct spdk_py_disk_channel *ch);
 /* I/Os Python keeps past its batch, on their channel (shim_kept.c). */
 void spdk_py_kept_list_init(struct spdk_py_kept_list *list, const char *name,
 			    const struct spdk_py_kept_ops *ops);
-uint64_t spdk_py_kept_take(struct spdk_py_kept *kept, uint64_t timeout_us,
+uint64_t spdk_py_kept_take(struct spdk_py_kept *kept, uint64_t timeout_us, bool task_ends,
 			   struct spdk_thread *thread, spdk_py_deferred_fn done, void *ctx);
 void spdk_py_kept_list_add(struct spdk_py_kept_list *list, struct spdk_py_kept *kept);
 void spdk_py_kept_list_remove(struct spdk_py_kept_list *list, struct spdk_py_kept *kept);
@@ -423,6 +428,9 @@ void spdk_py_bdev_desc_channel_removed(struct spdk_py_bdev_desc *d);
 int spdk_py_io_channel_submit_cb(struct spdk_py_io_channel *ch, int type, struct iovec *iovs,
 				 int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
 				 spdk_py_own_io_cb cb, void *cb_arg, uint64_t tag);
+
+/* The app's stop, watched (shim_app.c). */
+void spdk_py_app_fini(void);
 
 /* What Python imports from (shim_module.c). */
 char *spdk_py_import_path(void);

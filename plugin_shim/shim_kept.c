@@ -27,16 +27,17 @@ spdk_py_kept_list_init(struct spdk_py_kept_list *list, const char *name,
 	list->ops = ops;
 }
 
-/* Keep an I/O: its deadline, and a ticket completing it with done(ctx,
- * status) on thread. Listed only once on that thread (spdk_py_kept_list_add):
+/* Keep an I/O: its deadline (none where a task ends it), and a ticket
+ * completing it with done(ctx, status) on thread. Listed only once on that thread (spdk_py_kept_list_add):
  * a batch run elsewhere lists its I/Os when it is back. 0: no memory.
  */
 uint64_t
-spdk_py_kept_take(struct spdk_py_kept *kept, uint64_t timeout_us, struct spdk_thread *thread,
-		  spdk_py_deferred_fn done, void *ctx)
+spdk_py_kept_take(struct spdk_py_kept *kept, uint64_t timeout_us, bool task_ends,
+		  struct spdk_thread *thread, spdk_py_deferred_fn done, void *ctx)
 {
 	kept->listed = false;
-	kept->deadline = timeout_us ?
+	kept->task_ends = task_ends;
+	kept->deadline = timeout_us && !task_ends ?
 			 spdk_get_ticks() + timeout_us * spdk_get_ticks_hz() / 1000000 : 0;
 	return spdk_py_deferred_add(&kept->deferred, thread, done, ctx);
 }
@@ -52,7 +53,7 @@ spdk_py_kept_fail(struct spdk_py_kept_list *list, bool all, const char *why)
 	int n = 0;
 
 	TAILQ_FOREACH_SAFE(kept, &list->items, link, tmp) {
-		if (!all && (kept->deadline == 0 || kept->deadline > now)) {
+		if (kept->task_ends || (!all && (kept->deadline == 0 || kept->deadline > now))) {
 			continue;
 		}
 		if (spdk_py_deferred_cancel(&kept->deferred)) {

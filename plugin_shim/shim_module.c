@@ -100,6 +100,7 @@ shim_module_fini_start(void)
 static void
 shim_module_fini(void)
 {
+	spdk_py_app_fini();
 	python_module_fini();
 }
 

@@ -56,6 +56,28 @@ spdk_py_poller_unregister(struct spdk_py_poller *p)
 	free(p);
 }
 
+/* On the poller's thread: stop running it until resumed (an event loop with
+ * nothing to do costs its reactor nothing), and again.
+ */
+void
+spdk_py_poller_pause(struct spdk_py_poller *p)
+{
+	spdk_poller_pause(p->poller);
+}
+
+void
+spdk_py_poller_resume(struct spdk_py_poller *p)
+{
+	spdk_poller_resume(p->poller);
+}
+
+/* This SPDK thread, as a number (0: not on one): a key Python files per-thread state under. */
+uintptr_t
+spdk_py_thread_key(void)
+{
+	return (uintptr_t)spdk_get_thread();
+}
+
 struct shim_later {
 	struct spdk_poller	*poller;
 	void			*cb_arg;

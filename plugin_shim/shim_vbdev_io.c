@@ -260,12 +260,13 @@ shim_kept_done(void *ctx, int status)
 	shim_submitted(bdev_io, status);
 }
 
-/* A submit hook keeps its I/O (a Later): a ticket to finish it with, from
- * any thread; 0 if it is not the hook's to keep (or no memory). It fails
+/* A submit hook keeps its I/O (a Later; task_ends: an async hook's task,
+ * which Python cancels itself): a ticket to finish it with, from any
+ * thread; 0 if it is not the hook's to keep (or no memory). A Later's fails
  * after the vbdev's timeout, or when the vbdev is deleted.
  */
 uint64_t
-spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io)
+spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io, bool task_ends)
 {
 	struct spdk_py_io *io_ctx = shim_io_ctx(bdev_io);
 	struct spdk_py_channel *py_ch = io_ctx->py_ch;
@@ -274,7 +275,7 @@ spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io)
 	if (io_ctx->state != SPDK_PY_IO_IN_PYTHON || py_ch->node->deleting) {
 		return 0;
 	}
-	ticket = spdk_py_kept_take(&io_ctx->kept, py_ch->node->timeout_us, py_ch->thread,
+	ticket = spdk_py_kept_take(&io_ctx->kept, py_ch->node->timeout_us, task_ends, py_ch->thread,
 				   shim_kept_done, bdev_io);
 	if (ticket != 0) {
 		io_ctx->state = SPDK_PY_IO_KEPT;

@@ -146,6 +146,7 @@ struct spdk_py_disk {
 	uint32_t		hooks;		/* the types Python's hooks do */
 	uint64_t		timeout_us;	/* a pending I/O fails after this; 0: never */
 	bool			off_reactor;	/* its batches run on the Python thread */
+	bool			async_hooks;	/* a hook's task runs on its I/O's thread */
 	bool			deleting;
 	struct spdk_py_disk_stats retired;	/* channels gone: their figures */
 	int			collecting;	/* collections in flight */
@@ -237,7 +238,7 @@ void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 
 /* A vbdev's I/O its submit hook keeps (a Later; shim_vbdev_io.c). */
-uint64_t spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io);
+uint64_t spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io, bool task_ends);
 
 /* NVMe commands sent to a bdev (shim_nvme_cmd.c). */
 struct spdk_py_nvme_cmd *spdk_py_nvme_cmd_alloc(size_t nbytes);
@@ -262,6 +263,7 @@ int spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *o
 /* A disk's I/O that Python completes later (shim_disk_later.c). */
 uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf);
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
+uint64_t spdk_py_disk_keep(struct spdk_bdev_io *bdev_io);
 
 /* The gate into Python (shim_gate.c): the executor lock a hot reload takes,
  * its pause, and the Python thread.
@@ -301,6 +303,9 @@ int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
 /* Pollers, timers and messages (shim_thread.c). */
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);
+void spdk_py_poller_pause(struct spdk_py_poller *p);
+void spdk_py_poller_resume(struct spdk_py_poller *p);
+uintptr_t spdk_py_thread_key(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
 int spdk_py_for_each_thread(void *each, void *done);
@@ -361,6 +366,7 @@ void python_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
 void python_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
 void python_io_channel_closed(void *py);
 void python_app_started(void);
+void python_app_stopping(void);
 int python_io_device_channel(void *py, void *key, bool create);
 int python_io_device_each(void *py, void *key);
 int python_rpc_call(const char *method, struct spdk_jsonrpc_request *request,

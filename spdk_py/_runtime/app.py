@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from spdk_py._runtime import log
 from spdk_py._runtime.binding import binding
-from spdk_py._runtime.tasks import Task
+from spdk_py._runtime.tasks import Task, spawn
 
 MAIN_ENV = "SPDK_PY_MAIN"
 
@@ -47,14 +47,14 @@ def started() -> None:
         stop(1)
         return
     if hasattr(result, "send") and hasattr(result, "throw"):
-        main_task = Task(result, name=spec)
+        main_task = spawn(result, name=spec)
         main_task.add_done_callback(_main_done)
 
 
 def _main_done(task: Any) -> None:
     exc = task.exception()
     if exc is not None:
-        log.error("main %s raised:\n%s" % (task.name, "".join(
+        log.error("main %s raised:\n%s" % (task.get_name(), "".join(
             traceback.format_exception(type(exc), exc, exc.__traceback__))))
         stop(1)
         return

@@ -13,7 +13,7 @@ from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import waiter
 from spdk_py._runtime.errors import BdevError
 from spdk_py._runtime.io_channel import IoChannel
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 EventHandler = Callable[["BdevDesc", int], Any]
 
@@ -117,7 +117,7 @@ class BdevDesc:
         same Future."""
         if self._closed is not None:
             return self._closed
-        self._closed = Future()
+        self._closed = new_future()
         if self.thread is None or thread.current() == self.thread:
             self._close_here()
         else:

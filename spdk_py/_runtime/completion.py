@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.errors import BdevError
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 _waiters: dict[int, Callable[[int], Any]] = {}
 _keys = itertools.count(1)
@@ -47,7 +47,7 @@ def pending() -> int:
 def call(c_function: Callable[..., Any], *args: Any) -> Future:
     """c_function(*args, cb_arg): a Future done with the rc C hands back later,
     or at once with the call's own nonzero return (C then owes nothing)."""
-    future = Future()
+    future = new_future()
     cb_arg = waiter(future.set_result)
     rc = c_function(*args, cb_arg)
     if rc:
@@ -58,7 +58,7 @@ def call(c_function: Callable[..., Any], *args: Any) -> Future:
 
 def call_ok(what: str, c_function: Callable[..., Any], *args: Any) -> Future:
     """The same, done with None for rc 0, or failed with BdevError(-rc, what)."""
-    future = Future()
+    future = new_future()
 
     def done(f: Future) -> None:
         rc = f.result()

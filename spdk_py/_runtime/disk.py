@@ -12,6 +12,7 @@ the I/Os, and only them. A hook's io is its index in the batch.
 
 from __future__ import annotations
 
+import inspect
 from array import array
 from typing import Any, Optional
 
@@ -19,9 +20,11 @@ from spdk_py._runtime import bdev_io, completion, handles
 from spdk_py._runtime.bdev import (COMPARE, FAILED, FLUSH, READ, RESET, SUCCESS, UNMAP, WRITE,
                                    WRITE_ZEROES, io_type_name)
 from spdk_py._runtime.binding import binding
+from spdk_py._runtime.hook_tasks import (KEPT, RETURNED, CoroutineType, HookTasks, first_step,
+                                        returned)
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 HOOKS = {READ: "read", WRITE: "write", COMPARE: "compare", FLUSH: "flush", UNMAP: "unmap",
          WRITE_ZEROES: "write_zeroes", RESET: "reset"}
@@ -66,6 +69,9 @@ class DiskEngine:
         if self.node == ffi.NULL:
             handles.release(self)
             raise MemoryError("could not allocate disk %s" % self.name)
+        keep = lib.spdk_py_disk_keep
+        self.hook_tasks = HookTasks(self, lambda io: keep(bdev_io.bdev_io(io)), SUCCESS,
+                                    self._statuses)
         self.bind_hooks()
 
     def bind_hooks(self) -> None:
@@ -80,6 +86,8 @@ class DiskEngine:
         self.node.hooks = mask
         self.node.io_types = mask | 1 << RESET  # every disk resets (spdk_py.disk)
         self.node.timeout_us = int(owner.timeout_ms * 1000)
+        # A task of an async hook runs on its I/O's thread: no batch is handed over.
+        self.node.async_hooks = any(inspect.iscoroutinefunction(h) for h in self._hooks if h)
         # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
         self._route = getattr(owner, "route", None)
         self.node.routes = self._route is not None
@@ -138,10 +146,15 @@ class DiskEngine:
             statuses[i] = status
 
     def _note(self, odd: dict[int, int], i: int, hook: Any, io_type: int, result: Any) -> None:
-        """A hook's result other than None, into the batch's odd statuses."""
-        if type(result) is Later:
+        """A hook's result other than None, into the batch's odd statuses (an
+        async hook's: its first step's, or its task's to come)."""
+        if type(result) is CoroutineType:
+            result = self.hook_tasks.run(result, i, io_type, hook.__name__, self.owner.timeout_ms)
+            if result is None:
+                return
+        if type(result) is Later or result is KEPT:
             return
-        if result not in self._statuses:
+        if type(result) is bool or result not in self._statuses:
             odd[i] = FAILED
             bad_result(self, hook.__name__, io_type, result)
             return
@@ -201,6 +214,13 @@ class DiskEngine:
                 buf = self._view(address, sizes[i])
             try:
                 result = hook(i, starts[i] * bs, buf)
+                if type(result) is CoroutineType:  # an async hook, up to its first wait
+                    stepper = first_step(result)
+                    yielded = next(stepper)
+                    result = returned(yielded)
+                    if result is RETURNED:  # it waits: a task goes on with it
+                        result = self.hook_tasks.adopt(stepper, yielded, i, kind, hook.__name__,
+                                                       self.owner.timeout_ms)
             except Exception as exc:
                 odd[i] = FAILED
                 io_exception(self, hook.__name__, kind, exc)
@@ -242,7 +262,7 @@ class DiskEngine:
         pending, handed_batches}, read on every channel."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_disk_stats *")
-        future = Future()
+        future = new_future()
 
         def collected(f: Future) -> None:
             exc = f.exception()
@@ -268,6 +288,7 @@ class DiskEngine:
 
     def shutdown(self) -> None:
         """The app stops: what the hooks keep fails now, not at its timeout."""
+        self.hook_tasks.cancel_all("cancelled: the app is stopping")
         binding.lib.spdk_py_disk_shutdown(self.node)
 
     def released(self) -> None:

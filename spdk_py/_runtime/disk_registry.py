@@ -43,6 +43,10 @@ def register(disk: Any) -> None:
     if not engine.node.hooks:
         _discard(disk)
         raise RpcError(INVALID_PARAMS, "plugin %s defines no I/O hook" % disk.plugin)
+    if disk.off_reactor and engine.node.async_hooks:
+        _discard(disk)
+        raise RpcError(INVALID_PARAMS, "plugin %s has async hooks: they run on the reactor "
+                       "(off_reactor is for hooks that hand work to worker threads)" % disk.plugin)
     if disk.off_reactor and engine.node.routes:
         _discard(disk)
         raise RpcError(INVALID_PARAMS, "plugin %s routes I/O to its bases on the "
@@ -101,6 +105,7 @@ def delete(name: str) -> Future:
     if engine.deleting:
         raise RpcError.from_errno(-errno.EBUSY, "%s is being deleted" % name)
     engine.deleting = True
+    engine.hook_tasks.cancel_all("cancelled: the disk is being deleted")
     return completion.call(binding.lib.spdk_py_disk_unregister, engine.node)
 
 

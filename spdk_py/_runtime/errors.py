@@ -4,6 +4,7 @@ them for module authors."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 
@@ -29,12 +30,10 @@ class IoError(SpdkPyError, OSError):
     refused at submission; .errno says which."""
 
 
-class InvalidState(SpdkPyError, RuntimeError):
-    """A Future is not done yet, or is done already."""
-
-
-class Cancelled(SpdkPyError):
-    """A task was cancelled before it finished."""
+# A Future asked for its result too early, or set twice; a task cancelled:
+# asyncio's own (spdk_py's futures and tasks are asyncio's).
+InvalidState = asyncio.InvalidStateError
+Cancelled = asyncio.CancelledError
 
 
 class RpcError(SpdkPyError):

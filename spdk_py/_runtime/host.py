@@ -22,6 +22,7 @@ from spdk_py._runtime import (app, bdev, completion, disk_registry, introspect, 
                               plugins as plugin_names, reload, rpc, vbdev_registry)
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
+from spdk_py._runtime.loop import enter as enter_loop
 
 # How long a Python thread may hold the GIL while another waits for it.
 SWITCH_INTERVAL_S = 0.0001
@@ -68,6 +69,7 @@ def _guarded(ffi: Any, error: Any = None) -> Callable[[Callable], Callable]:
         @functools.wraps(func)
         def guarded(*args: Any) -> Any:
             try:
+                enter_loop()  # asyncio's running loop: this SPDK thread's
                 return func(*args)
             except BaseException:
                 _control_exception(func.__name__)
@@ -104,11 +106,20 @@ def install(ffi: Any, lib: Any) -> None:
                       ", ".join(p.__name__ for p in plugins)))
         return 0
 
-    @_guarded(ffi)
-    def python_fini_start() -> None:
+    # The app stops (a signal: the application drains its I/Os first), and the
+    # bdev layer's own shutdown: what the hooks keep ends now.
+    def end_kept() -> None:
         for owner in vbdev_registry.nodes:
             owner._engine.shutdown()
         disk_registry.shutdown()
+
+    @_guarded(ffi)
+    def python_app_stopping() -> None:
+        end_kept()
+
+    @_guarded(ffi)
+    def python_fini_start() -> None:
+        end_kept()
 
     @_guarded(ffi)
     def python_module_fini() -> None:

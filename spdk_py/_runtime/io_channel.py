@@ -15,7 +15,7 @@ from spdk_py._runtime.bdev import (COMPARE, FLUSH, READ, RESET, UNMAP, WRITE, WR
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.dma import Buffer
 from spdk_py._runtime.errors import IoError, io_error as _error
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 if TYPE_CHECKING:
     from spdk_py._runtime.thread import Thread
@@ -44,7 +44,7 @@ class IoChannel:
             raise IoError(errno.ENOMEM, "no I/O channel of bdev %s on %s"
                           % (desc.name, here.name))
         self.closing = False
-        self._closed = Future()
+        self._closed = new_future()
         self._bulk: Optional[tuple] = None  # (on_complete, buffers, table, smallest, pointers)
         self.bulk_outstanding = 0
 
@@ -199,7 +199,7 @@ class IoChannel:
         if rc != 0:
             raise _error(rc, "%s of %d blocks at %d on %s refused" % (
                 io_type_name(io_type).lower(), num_blocks, offset_blocks, self.desc.name))
-        target: Any = Future() if cb is None else cb
+        target: Any = new_future() if cb is None else cb
         self._pending[tag] = (target, holds)
         return target if cb is None else None
 

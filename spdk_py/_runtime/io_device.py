@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 from spdk_py._runtime import handles, log, thread
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import cancel, waiter
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 
 class IoDevice:
@@ -75,7 +75,7 @@ class IoDevice:
     def for_each_channel(self, fn: Callable[[Any], Any]) -> Future:
         """fn(state) on each channel's thread; a Future (of the walk's status:
         0, or what stopped it) done on the device's thread."""
-        future = Future()
+        future = new_future()
         if thread.current() != self.thread:
             self.thread.send(lambda: self._walk(fn, future))
         else:
@@ -101,7 +101,7 @@ class IoDevice:
         the same Future."""
         if self._unregistered is not None:
             return self._unregistered
-        self._unregistered = Future()
+        self._unregistered = new_future()
 
         def here() -> None:
             binding.lib.spdk_py_io_device_unregister(self.ptr, waiter(lambda rc: self._gone()))

@@ -14,7 +14,7 @@ from spdk_py._runtime import handles, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import cancel, waiter
 from spdk_py._runtime.errors import NotOnSpdkThread
-from spdk_py._runtime.tasks import Future, spawn
+from spdk_py._runtime.tasks import Future, new_future, spawn
 
 
 class Thread:
@@ -48,7 +48,7 @@ class Thread:
         there as a task; a Future of the outcome, done back on the calling
         SPDK thread. The way to do work on another reactor and await it."""
         back = current()
-        future = Future()
+        future = new_future()
 
         def settle(result, exc):
             if exc is None:
@@ -119,6 +119,13 @@ class Poller:
     def registered(self) -> bool:
         return self._ptr is not None
 
+    def pause(self) -> None:
+        """Not run until resume() (on this thread): costs its reactor nothing meanwhile."""
+        binding.lib.spdk_py_poller_pause(self._ptr)
+
+    def resume(self) -> None:
+        binding.lib.spdk_py_poller_resume(self._ptr)
+
     def unregister(self) -> None:
         if self._ptr is None:
             return
@@ -165,7 +172,7 @@ def call_later(delay_us: int, fn: Callable[[], Any]) -> Timer:
 
 def sleep(delay_us: int) -> Future:
     """A Future done delay_us from now, on this thread: `await thread.sleep(us)`."""
-    future = Future()
+    future = new_future()
     Timer(delay_us, lambda: future.set_result(None))
     return future
 
@@ -174,7 +181,7 @@ def for_each_thread(fn: Callable[[], Any]) -> Future:
     """fn() on every SPDK thread in turn (spdk_for_each_thread); a Future done
     back on this thread when all have run. What fn raises is logged."""
     ffi, lib = binding.require()
-    future = Future()
+    future = new_future()
     each = _Message(fn)
 
     def done_all(rc: int) -> None:

@@ -20,9 +20,10 @@ from typing import Any, Callable, Optional
 from spdk_py._runtime import bdev_io, completion, handles, vbdev_registry
 from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
+from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 _INT_SIZE = array("i").itemsize
 
@@ -61,6 +62,9 @@ class VbdevEngine:
         self._statuses = frozenset(
             getattr(lib, "SPDK_BDEV_IO_STATUS_" + s) for s in ("SUCCESS", "FAILED", "ABORTED",
                                                               "MISCOMPARE", "NOMEM"))
+        defer = lib.spdk_py_vbdev_defer
+        self.hook_tasks = HookTasks(self, lambda io: defer(bdev_io.bdev_io(io), True),
+                                    lib.SPDK_PY_STATUS_FORWARD, self._statuses)
         self.bind_hooks()
 
     # Hooks.
@@ -111,9 +115,12 @@ class VbdevEngine:
                     odd[i] = FAILED
                     io_exception(self, hook.__name__, io_type, exc)
                     continue
-                if result is None or type(result) is Later:
+                if type(result) is CoroutineType:  # an async hook: its first step, or its task
+                    result = self.hook_tasks.run(result, i, io_type, hook.__name__,
+                                                 self.owner.timeout_ms)
+                if result is None or result is KEPT or type(result) is Later:
                     continue
-                if result not in valid:
+                if type(result) is bool or result not in valid:
                     odd[i] = FAILED
                     bad_result(self, hook.__name__, io_type, result)
                     continue
@@ -146,7 +153,7 @@ class VbdevEngine:
     def later(self, io: int) -> Later:
         """Keep io past its submit hook; a Later to complete (or send on) it with."""
         lib = binding.lib
-        ticket = lib.spdk_py_vbdev_defer(bdev_io.bdev_io(io))
+        ticket = lib.spdk_py_vbdev_defer(bdev_io.bdev_io(io), False)
         if not ticket:
             raise RuntimeError("%s: this I/O cannot be kept (taken already, or no memory)"
                                % self.name)
@@ -219,7 +226,7 @@ class VbdevEngine:
         counters (the bdev layer's reads, writes and unmaps added in)."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_stats *")
-        future = Future()
+        future = new_future()
 
         def collected(f: Future) -> None:
             exc = f.exception()
@@ -236,7 +243,7 @@ class VbdevEngine:
         """A Future of the per-type figures (spdk_py.vbdev.Vbdev.collect_stats)."""
         lib = binding.lib
         buckets = lib.SPDK_PY_HIST_BUCKETS
-        future = Future()
+        future = new_future()
 
         def collected(f: Future) -> None:
             exc = f.exception()
@@ -267,6 +274,7 @@ class VbdevEngine:
 
     def shutdown(self) -> None:
         """The app stops: what the hooks keep fails now, not at its timeout."""
+        self.hook_tasks.cancel_all("cancelled: the app is stopping")
         binding.lib.spdk_py_vbdev_shutdown(self.node)
 
     def released(self) -> None:

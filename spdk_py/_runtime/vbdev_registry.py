@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from spdk_py._runtime import completion, log
 from spdk_py._runtime.binding import binding
-from spdk_py._runtime.tasks import Future
+from spdk_py._runtime.tasks import Future, new_future
 
 # A vbdev created without a uuid gets a name-based (SHA-1) UUID of its base's
 # UUID under this namespace, as SPDK's passthru does under its own: the same
@@ -200,8 +200,10 @@ def find_node(vbdev_name: str) -> Any:
 
 
 def unregister(vb: Any) -> Future:
-    """spdk_bdev_unregister() of vb; a Future of rc once the bdev layer is
-    done (after any stats collection in flight)."""
+    """spdk_bdev_unregister() of vb, its hooks' tasks cancelled first; a
+    Future of rc once the bdev layer is done (after any stats collection in
+    flight)."""
+    vb._engine.hook_tasks.cancel_all("cancelled: the vbdev is being deleted")
     return completion.call(binding.lib.spdk_py_vbdev_unregister, vb._engine.node)
 
 
@@ -212,7 +214,7 @@ def delete(vbdev_name: str) -> Future:
     # base bdev shows up again; a deferred vbdev is cancelled this way.
     pending = _remove_name(vbdev_name)
     if vb is None:
-        future = Future()
+        future = new_future()
         future.set_result(0 if pending else -errno.ENODEV)
         return future
     # Additional cleanup happens in the destruct callback.

@@ -12,7 +12,7 @@ one line, "iogen result: {...}" (JSON: ios done in all, iops over the
 timed seconds, errors, mismatches), and stops the application: status 0 if nothing failed.
 Everything runs on the app thread.
 
-The engines: "coroutines" is one async def worker per unit of queue depth,
+The engines: "coroutines" is one asyncio task per unit of queue depth,
 each awaiting one I/O at a time (the readable form). "bulk" keeps the same
 queue depth with spdk_py.io_channel's bulk I/O: each batch of completions is
 one Python call that resubmits the batch at new random offsets (numpy's when
@@ -23,6 +23,7 @@ randwrite only.
 from __future__ import annotations
 
 import array
+import asyncio
 import errno
 import json
 import os
@@ -30,7 +31,7 @@ import random
 import time
 from typing import Any, Callable, Optional, Union
 
-from spdk_py import coroutine, dma, log, thread
+from spdk_py import dma, log
 from spdk_py.bdev import IoType
 from spdk_py.bdev_desc import BdevDesc
 from spdk_py.io_channel import IoChannel, IoError
@@ -122,7 +123,7 @@ class BulkRun:
         self.depth = depth
         self.running = True
         self.ios = self.errors = self.mismatches = 0
-        self.finished = coroutine.Future()
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.random_offsets = _offsets(span, blocks_per_io)
         ch.bulk([dma.Buffer(io_size) for _ in range(depth)], self.completed)
 
@@ -181,15 +182,15 @@ async def run(params: dict[str, Any]) -> dict[str, Any]:
             run = Run(desc.channel(), per_io, span, params["workload"], params["queue_depth"])
             state = run
             start = time.monotonic()
-            workers = [coroutine.spawn(run.worker(i, io_size))
+            workers = [asyncio.create_task(run.worker(i, io_size))
                        for i in range(params["queue_depth"])]
-        await thread.sleep(int(params["seconds"] * 1e6))
+        await asyncio.sleep(params["seconds"])
         ios_at_stop, elapsed = state.ios, time.monotonic() - start
         if bulk is not None:
             await bulk.stop()
         else:
             state.running = False
-            await coroutine.gather(*workers)
+            await asyncio.gather(*workers)
     finally:
         await desc.close()
     return {"bdev": params["bdev"], "workload": params["workload"], "engine": params["engine"],

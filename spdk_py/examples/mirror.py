@@ -27,13 +27,14 @@ that a write then changes behind it.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import functools
 import json
 import threading
 from typing import Any, Callable, Optional
 
-from spdk_py import coroutine, disk, dma, log, thread
+from spdk_py import disk, dma, log, thread
 from spdk_py.base_bdevs import ONLINE, RESYNCING, BaseBdev, MultiBaseDisk
 from spdk_py.bdev import IoStatus, IoType
 from spdk_py.bdev_desc import BdevDesc, exists
@@ -60,7 +61,7 @@ class RangeLock:
         self.keys = 0
         self.locked: Optional[tuple[int, int]] = None  # (start, end) the resync copies
         self.waiting: list[tuple[Any, Callable]] = []  # (thread, retry) of writes that met it
-        self.drained: Optional[tuple[Any, coroutine.Future]] = None  # what the resync awaits
+        self.drained: Optional[tuple[Any, asyncio.Future[None]]] = None  # the resync awaits it
 
     def enter(self, start: int, end: int, retry: Callable[[], Any]) -> Optional[int]:
         """A write's range: its key, or None if it waits (retry() later, on this thread)."""
@@ -85,9 +86,9 @@ class RangeLock:
     def _busy(self, rng: tuple[int, int]) -> bool:
         return any(s < rng[1] and rng[0] < e for s, e in self.held.values())
 
-    def lock(self, start: int, end: int) -> coroutine.Future:
+    def lock(self, start: int, end: int) -> asyncio.Future[None]:
         """On the resync's thread: a Future done once no write holds [start, end)."""
-        future = coroutine.Future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self.mutex:
             self.locked = (start, end)
             if self._busy((start, end)):
@@ -219,7 +220,8 @@ class Mirror(MultiBaseDisk):
     def start_resync(self, base: BaseBdev) -> None:
         self.resync = {"base": base, "done_blocks": 0, "total_blocks": self.num_blocks}
         self.bases_changed()
-        task = coroutine.spawn(self._resync(base), name="%s resync of %s" % (self.name, base.name))
+        task = asyncio.get_running_loop().create_task(
+            self._resync(base), name="%s resync of %s" % (self.name, base.name))
         task.add_done_callback(lambda t: t.exception())  # logged inside; retrieved here
 
     async def _resync(self, base: BaseBdev) -> None:
@@ -406,7 +408,7 @@ def delete(request: Request, params: dict) -> None:
         return
     _mirror(params["name"])
 
-    def done(future: coroutine.Future) -> None:
+    def done(future: asyncio.Future[int]) -> None:
         rc = future.result()
         if rc:
             request.error(rc, "delete of %s failed: %d" % (params["name"], rc))

@@ -2,10 +2,11 @@
 for tests/integration/test_own_io.py. Each is an async def handler: it runs on
 the app thread and answers with what it found; the test checks the data."""
 
+import asyncio
 import errno
 import os
 
-from spdk_py import coroutine, dma, thread
+from spdk_py import dma, thread
 from spdk_py.bdev import IoType
 from spdk_py.bdev_desc import BdevDesc
 from spdk_py.io_channel import IoError
@@ -102,7 +103,7 @@ async def load(params):
     span = desc.num_blocks // per_io
     total, depth, raise_every = params["ios"], params["queue_depth"], params.get("raise_every", 0)
     seen, counts = {}, {"completed": 0, "failed": 0, "submitted": 0}
-    finished = coroutine.Future()
+    finished = asyncio.get_running_loop().create_future()
     bufs = [dma.Buffer(per_io * bs) for _ in range(depth)]
 
     def submit(slot):

@@ -1,0 +1,92 @@
+"""Async hooks, for tests/integration/test_asyncio.py: a RAM disk whose hooks
+are async def (awaiting nothing, or asyncio.sleep first: params {"sleep_ms":
+N}; {"stuck": true} never returns; {"raise_every": N} raises in every Nth
+write), and a passthru whose async submit hook waits for a gate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
+from spdk_py.bdev import IoStatus
+from spdk_py.examples.ramdisk import RamDisk
+from spdk_py.jsonrpc import rpc_method
+from spdk_py.passthru import PassthruVbdev
+from spdk_py.vbdev_rpc import create_from_rpc, existing
+
+
+class AsyncRamDisk(RamDisk):
+    def open(self, params: dict) -> None:
+        params = dict(params)
+        self.sleep_s = params.pop("sleep_ms", 0) / 1000
+        self.stuck = params.pop("stuck", False)
+        self.raise_every = params.pop("raise_every", 0)
+        self.timeout_ms = params.pop("timeout_ms", self.timeout_ms)
+        self.writes = 0
+        self.loops: set[int] = set()
+        super().open(params)
+
+    async def _wait(self) -> None:
+        self.loops.add(id(asyncio.get_running_loop()))
+        if self.stuck:
+            await asyncio.Event().wait()
+        if self.sleep_s:
+            await asyncio.sleep(self.sleep_s)
+
+    async def read(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
+        await self._wait()
+        buf[:] = self.view[offset:offset + len(buf)]
+
+    async def write(self, io: int, offset: int, buf: Any) -> Optional[IoStatus]:  # type: ignore[override]
+        await self._wait()
+        self.writes += 1
+        if self.raise_every and self.writes % self.raise_every == 0:
+            raise RuntimeError("injected async write fault")
+        self.view[offset:offset + len(buf)] = buf
+        return None
+
+    def info(self) -> dict[str, Any]:
+        return {"loops": len(self.loops)}
+
+
+class GatedVbdev(PassthruVbdev):
+    """Writes wait, in an async submit hook, while the gate is closed."""
+
+    create_method = "bdev_gated_create"
+
+    def __init__(self, name: str, mode: str) -> None:
+        super().__init__(name, mode)
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.waited = 0
+
+    async def submit_write(self, io: int) -> None:
+        if not self.gate.is_set():
+            self.waited += 1
+            await self.gate.wait()
+        return None
+
+
+@rpc_method("bdev_gated_create", params={"base_bdev_name": str, "name": str})
+def bdev_gated_create(params: dict) -> str:
+    """A passthru whose writes wait while its gate is closed."""
+    return create_from_rpc(params, GatedVbdev)
+
+
+@rpc_method("bdev_gated_set", params={"name": str, "open": bool})
+def bdev_gated_set(params: dict) -> int:
+    """Open or close the gate; how many writes waited so far."""
+    vb = existing(params["name"], GatedVbdev, "gated")
+    vb.gate.set() if params["open"] else vb.gate.clear()
+    return vb.waited
+
+
+class AwaitNothingRamDisk(RamDisk):
+    """The RAM disk's reads and writes as async hooks that await nothing:
+    what an async hook costs beyond a sync one."""
+
+    async def read(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
+        buf[:] = self.view[offset:offset + len(buf)]
+
+    async def write(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
+        self.view[offset:offset + len(buf)] = buf
