@@ -179,8 +179,7 @@ void spdk_py_file_aio_close(struct spdk_py_file_aio *f);
 
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);
-void spdk_py_poller_pause(struct spdk_py_poller *p);
-void spdk_py_poller_resume(struct spdk_py_poller *p);
+struct spdk_py_poller *spdk_py_fd_poller_register(void *py, int epfd, uint64_t period_us);
 uintptr_t spdk_py_thread_key(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
@@ -216,14 +215,14 @@ extern "Python+C" void python_fini_start(void);
 extern "Python+C" void python_examine(struct spdk_bdev *bdev);
 extern "Python+C" int python_config_json(struct spdk_json_write_ctx *w);
 extern "Python+C" int python_destruct(void *py);
-extern "Python+C" int python_disk_batch(void *py, struct spdk_bdev_io **ios, int *types,
+extern "Python+C" int python_disk_batch(uintptr_t thread, void *py, struct spdk_bdev_io **ios, int *types,
 					uint64_t *offsets, uint64_t *nblocks, void **bases,
 					size_t *lens, int *statuses, uint32_t *routes, int n,
 					uint64_t *entered);
 extern "Python+C" int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
 extern "Python+C" void python_disk_bases_failed(void *py, uint32_t slots, int status);
-extern "Python+C" int python_submit_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses, int n);
-extern "Python+C" int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types,
+extern "Python+C" int python_submit_batch(uintptr_t thread, void *py, struct spdk_bdev_io **ios, int *types, int *statuses, int n);
+extern "Python+C" int python_complete_batch(uintptr_t thread, void *py, struct spdk_bdev_io **ios, int *types,
 					    int *statuses, int n);
 extern "Python+C" bool python_io_type_supported(void *py, int type);
 extern "Python+C" int python_dump_info_json(void *py, struct spdk_json_write_ctx *w);
@@ -232,13 +231,14 @@ extern "Python+C" void python_released(void *py);
 extern "Python+C" int python_rpc_call(const char *method, struct spdk_jsonrpc_request *request,
 				      const char *params, size_t len);
 extern "Python+C" void python_done(void *cb_arg, int rc);
-extern "Python+C" int python_poll(void *py);
+extern "Python+C" int python_poll(uintptr_t thread, void *py);
 extern "Python+C" void python_message(void *py);
 extern "Python+C" void python_bdev_desc_event(void *py, int type);
-extern "Python+C" void python_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
-extern "Python+C" void python_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
+extern "Python+C" void python_io_channel_batch(uintptr_t thread, void *py, uint64_t *tags, int *statuses, int n);
+extern "Python+C" void python_io_channel_bulk(uintptr_t thread, void *py, uint32_t *slots, int *statuses, int n);
 extern "Python+C" void python_io_channel_closed(void *py);
 extern "Python+C" void python_app_started(void);
 extern "Python+C" void python_app_stopping(void);
+extern "Python+C" void python_task_expired(void *py, uint64_t ticket);
 extern "Python+C" int python_io_device_channel(void *py, void *key, bool create);
 extern "Python+C" int python_io_device_each(void *py, void *key);

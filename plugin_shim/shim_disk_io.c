@@ -89,7 +89,7 @@ shim_disk_call(struct spdk_py_disk_batch *b)
 	b->entered = 0;
 	b->called = shim_disk_now_ns();
 	spdk_py_deferred_batch_begin();
-	python_disk_batch(b->py, b->ios, b->types, b->offsets, b->nblocks, b->bases, b->lens,
+	python_disk_batch(spdk_py_thread_key(), b->py, b->ios, b->types, b->offsets, b->nblocks, b->bases, b->lens,
 			  b->statuses, b->routes, b->n, &b->entered);
 	spdk_py_deferred_batch_end();
 }

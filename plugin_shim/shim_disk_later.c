@@ -146,9 +146,19 @@ shim_disk_kept_drop(struct spdk_py_kept *kept)
 	}
 }
 
+/* Its task is past the deadline: Python cancels it. */
+static void
+shim_disk_kept_expire(struct spdk_py_kept *kept)
+{
+	struct spdk_py_disk_io *io = SPDK_CONTAINEROF(kept, struct spdk_py_disk_io, kept);
+
+	python_task_expired(io->ch->disk->py, kept->deferred.ticket);
+}
+
 static const struct spdk_py_kept_ops g_shim_disk_kept_ops = {
 	.fail	= shim_disk_kept_fail,
 	.drop	= shim_disk_kept_drop,
+	.expire	= shim_disk_kept_expire,
 };
 
 /* A new channel's list of pending I/Os. */
@@ -214,7 +224,8 @@ spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_buf **buf)
 
 /* An async hook's task keeps this I/O, on its own buffers (the task runs on
  * the I/O's thread and ends before the I/O does): a ticket for the task's
- * end, or 0 if it is not Python's to keep.
+ * end, or 0 if it is not Python's to keep. Past the disk's timeout, Python
+ * is asked to cancel the task.
  */
 uint64_t
 spdk_py_disk_keep(struct spdk_bdev_io *bdev_io)
@@ -226,8 +237,8 @@ spdk_py_disk_keep(struct spdk_bdev_io *bdev_io)
 	if (io->state != SHIM_DISK_IN_PYTHON || ch->away) {
 		return 0;
 	}
-	ticket = spdk_py_kept_take(&io->kept, 0, true, ch->thread, shim_disk_deferred_done,
-				   bdev_io);
+	ticket = spdk_py_kept_take(&io->kept, ch->disk->timeout_us, true, ch->thread,
+				   shim_disk_deferred_done, bdev_io);
 	if (ticket != 0) {
 		spdk_py_disk_track_pending(ch, io);
 	}

@@ -57,20 +57,23 @@ struct spdk_py_kept {
 	struct spdk_py_deferred		deferred;
 	uint64_t			deadline;	/* ticks; 0: none */
 	bool				listed;
-	/* An async hook's task holds it (on the I/O's own buffers): Python
-	 * cancels the task at the timeout, a delete and the app's shutdown, and
-	 * the task's end completes it; C never fails it under the task.
+	/* An async hook's task holds it (on the I/O's own buffers): at its
+	 * deadline C asks Python to cancel the task (ops->expire); Python cancels
+	 * it at a delete and the app's shutdown; the task's end completes it. C
+	 * never fails it under the task.
 	 */
 	bool				task_ends;
 	TAILQ_ENTRY(spdk_py_kept)	link;
 };
 
 /* What a kind of bdev means by failing one of its kept I/Os (a timeout, a
- * delete), and by dropping one (its channel goes: release, complete nothing).
+ * delete), by dropping one (its channel goes: release, complete nothing),
+ * and by expiring one a task holds (its deadline: the task is cancelled).
  */
 struct spdk_py_kept_ops {
 	void	(*fail)(struct spdk_py_kept *kept);
 	void	(*drop)(struct spdk_py_kept *kept);
+	void	(*expire)(struct spdk_py_kept *kept);
 };
 
 /* A channel's kept I/Os, and the timer that fails them past their deadline. */

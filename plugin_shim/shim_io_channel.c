@@ -305,10 +305,10 @@ shim_channel_poll(void *arg)
 	ch->outstanding -= total;
 	/* Python delivers each one; what it raises is logged there. */
 	if (bulk > 0) {
-		python_io_channel_bulk(ch->py, ch->bulk_slots, ch->bulk_statuses, bulk);
+		python_io_channel_bulk(spdk_py_thread_key(), ch->py, ch->bulk_slots, ch->bulk_statuses, bulk);
 	}
 	if (n > 0) {
-		python_io_channel_batch(ch->py, ch->tags, ch->statuses, n);
+		python_io_channel_batch(spdk_py_thread_key(), ch->py, ch->tags, ch->statuses, n);
 	}
 	if (ch->outstanding == 0) {
 		spdk_poller_unregister(&ch->poller);

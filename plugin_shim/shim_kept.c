@@ -27,7 +27,7 @@ spdk_py_kept_list_init(struct spdk_py_kept_list *list, const char *name,
 	list->ops = ops;
 }
 
-/* Keep an I/O: its deadline (none where a task ends it), and a ticket
+/* Keep an I/O: its deadline (0 us: none), and a ticket
  * completing it with done(ctx, status) on thread. Listed only once on that thread (spdk_py_kept_list_add):
  * a batch run elsewhere lists its I/Os when it is back. 0: no memory.
  */
@@ -37,13 +37,15 @@ spdk_py_kept_take(struct spdk_py_kept *kept, uint64_t timeout_us, bool task_ends
 {
 	kept->listed = false;
 	kept->task_ends = task_ends;
-	kept->deadline = timeout_us && !task_ends ?
+	kept->deadline = timeout_us ?
 			 spdk_get_ticks() + timeout_us * spdk_get_ticks_hz() / 1000000 : 0;
 	return spdk_py_deferred_add(&kept->deferred, thread, done, ctx);
 }
 
 /* On the list's thread: fail what is past its deadline, or everything (a
  * delete); the number failed. A ticket completed meanwhile is not failed.
+ * An I/O a task holds is not failed: past its deadline, its task is
+ * cancelled (once), and the task's end completes it.
  */
 int
 spdk_py_kept_fail(struct spdk_py_kept_list *list, bool all, const char *why)
@@ -53,7 +55,15 @@ spdk_py_kept_fail(struct spdk_py_kept_list *list, bool all, const char *why)
 	int n = 0;
 
 	TAILQ_FOREACH_SAFE(kept, &list->items, link, tmp) {
-		if (kept->task_ends || (!all && (kept->deadline == 0 || kept->deadline > now))) {
+		if (!all && (kept->deadline == 0 || kept->deadline > now)) {
+			continue;
+		}
+		if (kept->task_ends) {
+			if (!all) {
+				kept->deadline = 0;
+				list->timed_out++;
+				list->ops->expire(kept);
+			}
 			continue;
 		}
 		if (spdk_py_deferred_cancel(&kept->deferred)) {

@@ -6,6 +6,8 @@
  * poller's, held for the poller's life) or a waiter key (python_done).
  */
 
+#include <sys/epoll.h>
+
 #include "shim_internal.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
@@ -13,6 +15,7 @@
 struct spdk_py_poller {
 	struct spdk_poller	*poller;
 	void			*py;	/* ffi handle of the Python Poller */
+	int			epfd;	/* an fd poller's epoll set */
 };
 
 static int
@@ -21,14 +24,24 @@ shim_poller_run(void *arg)
 	struct spdk_py_poller *p = arg;
 
 	/* Python answers 1 (busy), 0 (idle), or -1 (it raised: logged there). */
-	return python_poll(p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+	return python_poll(spdk_py_thread_key(), p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 
-/* A poller on this thread: python_poll(py) every period_us (0: every
- * reactor iteration) until spdk_py_poller_unregister, on this thread.
- */
-struct spdk_py_poller *
-spdk_py_poller_register(void *py, uint64_t period_us)
+static int
+shim_fd_poller_run(void *arg)
+{
+	struct spdk_py_poller *p = arg;
+	struct epoll_event event;
+
+	/* Level-triggered: what is ready here is ready for Python's select too. */
+	if (epoll_wait(p->epfd, &event, 1, 0) <= 0) {
+		return SPDK_POLLER_IDLE;
+	}
+	return python_poll(spdk_py_thread_key(), p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
+}
+
+static struct spdk_py_poller *
+shim_poller_new(spdk_poller_fn fn, void *py, int epfd, uint64_t period_us)
 {
 	struct spdk_py_poller *p;
 
@@ -40,12 +53,32 @@ spdk_py_poller_register(void *py, uint64_t period_us)
 		return NULL;
 	}
 	p->py = py;
-	p->poller = spdk_poller_register(shim_poller_run, p, period_us);
+	p->epfd = epfd;
+	p->poller = spdk_poller_register(fn, p, period_us);
 	if (p->poller == NULL) {
 		free(p);
 		return NULL;
 	}
 	return p;
+}
+
+/* A poller on this thread: python_poll(thread, py) every period_us (0: every
+ * reactor iteration) until spdk_py_poller_unregister, on this thread.
+ */
+struct spdk_py_poller *
+spdk_py_poller_register(void *py, uint64_t period_us)
+{
+	return shim_poller_new(shim_poller_run, py, -1, period_us);
+}
+
+/* A poller that enters Python only when a file descriptor of the epoll set
+ * epfd is ready, checked every period_us with no wait: an event loop's
+ * sockets cost their reactor a system call a period while none is ready.
+ */
+struct spdk_py_poller *
+spdk_py_fd_poller_register(void *py, int epfd, uint64_t period_us)
+{
+	return shim_poller_new(shim_fd_poller_run, py, epfd, period_us);
 }
 
 /* On the poller's thread; may be called from the poller's own callback. */
@@ -54,21 +87,6 @@ spdk_py_poller_unregister(struct spdk_py_poller *p)
 {
 	spdk_poller_unregister(&p->poller);
 	free(p);
-}
-
-/* On the poller's thread: stop running it until resumed (an event loop with
- * nothing to do costs its reactor nothing), and again.
- */
-void
-spdk_py_poller_pause(struct spdk_py_poller *p)
-{
-	spdk_poller_pause(p->poller);
-}
-
-void
-spdk_py_poller_resume(struct spdk_py_poller *p)
-{
-	spdk_poller_resume(p->poller);
 }
 
 /* This SPDK thread, as a number (0: not on one): a key Python files per-thread state under. */

@@ -102,7 +102,7 @@ shim_run_submissions(struct spdk_py_channel *py_ch)
 		py_ch->batch_status[i] = SPDK_BDEV_IO_STATUS_FAILED;
 	}
 	spdk_py_deferred_batch_begin();
-	python_submit_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
+	python_submit_batch(spdk_py_thread_key(), py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
 			    py_ch->batch_status, n);
 	spdk_py_deferred_batch_end();
 	for (i = 0; i < n; i++) {
@@ -128,7 +128,7 @@ shim_run_completions(struct spdk_py_channel *py_ch)
 		return 0;
 	}
 	spdk_py_deferred_batch_begin();
-	rc = python_complete_batch(py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
+	rc = python_complete_batch(spdk_py_thread_key(), py_ch->node->py, py_ch->batch_ios, py_ch->batch_types,
 				   py_ch->batch_status, n);
 	spdk_py_deferred_batch_end();
 	if (rc != 0) {
@@ -261,9 +261,9 @@ shim_kept_done(void *ctx, int status)
 }
 
 /* A submit hook keeps its I/O (a Later; task_ends: an async hook's task,
- * which Python cancels itself): a ticket to finish it with, from any
- * thread; 0 if it is not the hook's to keep (or no memory). A Later's fails
- * after the vbdev's timeout, or when the vbdev is deleted.
+ * which Python cancels, past the timeout when C asks): a ticket to finish it
+ * with, from any thread; 0 if it is not the hook's to keep (or no memory). A
+ * Later's fails after the vbdev's timeout, or when the vbdev is deleted.
  */
 uint64_t
 spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io, bool task_ends)
@@ -311,9 +311,19 @@ shim_kept_drop(struct spdk_py_kept *kept)
 	io_ctx->bounce = NULL;
 }
 
+/* Its task is past the deadline: Python cancels it. */
+static void
+shim_kept_expire(struct spdk_py_kept *kept)
+{
+	struct spdk_py_io *io_ctx = SPDK_CONTAINEROF(kept, struct spdk_py_io, kept);
+
+	python_task_expired(io_ctx->py_ch->node->py, kept->deferred.ticket);
+}
+
 static const struct spdk_py_kept_ops g_shim_vbdev_kept_ops = {
 	.fail	= shim_kept_fail,
 	.drop	= shim_kept_drop,
+	.expire	= shim_kept_expire,
 };
 
 /* The vbdev is being deleted: what its hooks keep on this channel fails. */

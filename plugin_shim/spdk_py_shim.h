@@ -303,8 +303,7 @@ int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
 /* Pollers, timers and messages (shim_thread.c). */
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);
-void spdk_py_poller_pause(struct spdk_py_poller *p);
-void spdk_py_poller_resume(struct spdk_py_poller *p);
+struct spdk_py_poller *spdk_py_fd_poller_register(void *py, int epfd, uint64_t period_us);
 uintptr_t spdk_py_thread_key(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
@@ -346,27 +345,28 @@ void python_fini_start(void);
 void python_examine(struct spdk_bdev *bdev);
 int python_config_json(struct spdk_json_write_ctx *w);
 int python_destruct(void *py);
-int python_disk_batch(void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
+int python_disk_batch(uintptr_t thread, void *py, struct spdk_bdev_io **ios, int *types, uint64_t *offsets,
 		      uint64_t *nblocks, void **bases, size_t *lens, int *statuses,
 		      uint32_t *routes, int n, uint64_t *entered);
 int python_disk_bind_bases(void *py, struct spdk_py_io_channel **table);
 void python_disk_bases_failed(void *py, uint32_t slots, int status);
-int python_submit_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses, int n);
-int python_complete_batch(void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
+int python_submit_batch(uintptr_t thread, void *py, struct spdk_bdev_io **ios, int *types, int *statuses, int n);
+int python_complete_batch(uintptr_t thread, void *py, struct spdk_bdev_io **ios, int *types, int *statuses,
 			  int n);
 bool python_io_type_supported(void *py, int type);
 int python_dump_info_json(void *py, struct spdk_json_write_ctx *w);
 void python_base_event(int type, struct spdk_bdev *bdev);
 void python_released(void *py);
 void python_done(void *cb_arg, int rc);
-int python_poll(void *py);
+int python_poll(uintptr_t thread, void *py);
 void python_message(void *py);
 void python_bdev_desc_event(void *py, int type);
-void python_io_channel_batch(void *py, uint64_t *tags, int *statuses, int n);
-void python_io_channel_bulk(void *py, uint32_t *slots, int *statuses, int n);
+void python_io_channel_batch(uintptr_t thread, void *py, uint64_t *tags, int *statuses, int n);
+void python_io_channel_bulk(uintptr_t thread, void *py, uint32_t *slots, int *statuses, int n);
 void python_io_channel_closed(void *py);
 void python_app_started(void);
 void python_app_stopping(void);
+void python_task_expired(void *py, uint64_t ticket);
 int python_io_device_channel(void *py, void *key, bool create);
 int python_io_device_each(void *py, void *key);
 int python_rpc_call(const char *method, struct spdk_jsonrpc_request *request,

@@ -59,6 +59,7 @@ The vbdevs of every module built on this live in one registry: create()
 makes one over a base (or waits for the base, as SPDK's passthru does),
 delete() removes it, find() looks one up; removing the base removes the
 vbdev; save_config writes each vbdev's create_method with config_params().
+A vbdev's close() runs once it is gone, whichever way it went.
 """
 
 from __future__ import annotations
@@ -175,6 +176,14 @@ class Vbdev:
     def dump_info(self) -> Optional[tuple[str, dict[str, Any]]]:
         """(key, value) written into bdev_get_bdevs' driver_specific, or None."""
         return None
+
+    def close(self) -> None:
+        """The vbdev is gone (deleted, its base removed, the app stopping; no
+        hook runs again), or was never registered (its base is not there
+        yet: the vbdev is made again when it comes): release what the
+        constructor started, such as its asyncio tasks (cancel them) and
+        connections. On the thread that unregistered it (the app thread's,
+        for a delete RPC); it must not block. What it raises is logged."""
 
     def config_params(self) -> dict[str, Any]:
         """create_method's params that recreate this vbdev (save_config)."""

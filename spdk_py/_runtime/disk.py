@@ -20,8 +20,7 @@ from spdk_py._runtime import bdev_io, completion, handles
 from spdk_py._runtime.bdev import (COMPARE, FAILED, FLUSH, READ, RESET, SUCCESS, UNMAP, WRITE,
                                    WRITE_ZEROES, io_type_name)
 from spdk_py._runtime.binding import binding
-from spdk_py._runtime.hook_tasks import (KEPT, RETURNED, CoroutineType, HookTasks, first_step,
-                                        returned)
+from spdk_py._runtime.hook_tasks import KEPT, RETURNED, CoroutineType, HookTasks, returned
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future, new_future
@@ -87,7 +86,8 @@ class DiskEngine:
         self.node.io_types = mask | 1 << RESET  # every disk resets (spdk_py.disk)
         self.node.timeout_us = int(owner.timeout_ms * 1000)
         # A task of an async hook runs on its I/O's thread: no batch is handed over.
-        self.node.async_hooks = any(inspect.iscoroutinefunction(h) for h in self._hooks if h)
+        self.async_hooks = any(inspect.iscoroutinefunction(h) for h in self._hooks if h)
+        self.node.async_hooks = self.async_hooks
         # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
         self._route = getattr(owner, "route", None)
         self.node.routes = self._route is not None
@@ -130,6 +130,8 @@ class DiskEngine:
             routed = [0] * n
         odd: dict[int, int] = {}  # index: a status other than SUCCESS
         saved = bdev_io.enter(ios, n)
+        if self.async_hooks:
+            self.hook_tasks.begin()
         try:
             kind = kinds[0]
             if route is None and len(present) == 1 and kind in _DATA_TYPES and hooks[kind]:
@@ -137,6 +139,7 @@ class DiskEngine:
             else:
                 self._run_mixed(kinds, starts, counts, datas, sizes, routed, odd)
         finally:
+            self.hook_tasks.end()
             bdev_io.leave(saved)
         if routed is not None:
             routes[0:n] = routed
@@ -149,7 +152,7 @@ class DiskEngine:
         """A hook's result other than None, into the batch's odd statuses (an
         async hook's: its first step's, or its task's to come)."""
         if type(result) is CoroutineType:
-            result = self.hook_tasks.run(result, i, io_type, hook.__name__, self.owner.timeout_ms)
+            result = self.hook_tasks.run(result, i, io_type, hook.__name__)
             if result is None:
                 return
         if type(result) is Later or result is KEPT:
@@ -206,7 +209,7 @@ class DiskEngine:
                   odd: dict[int, int]) -> None:
         """A batch of one type with data (all reads, say: what a workload
         sends), with nothing to decide per I/O."""
-        bs, view = self.owner.block_size, self._views.get
+        bs, view, tasks = self.owner.block_size, self._views.get, self.hook_tasks
         for i in range(len(starts)):
             address = datas[i]
             buf = view(address)
@@ -215,13 +218,16 @@ class DiskEngine:
             try:
                 result = hook(i, starts[i] * bs, buf)
                 if type(result) is CoroutineType:  # an async hook, up to its first wait
-                    stepper = first_step(result)
-                    yielded = next(stepper)
+                    if tasks.current is None:  # (a hook not seen as async def: a partial)
+                        tasks.begin()
+                    yielded = tasks.drive(result)
+                    if yielded is RETURNED:
+                        continue  # it returned None
                     result = returned(yielded)
                     if result is RETURNED:  # it waits: a task goes on with it
-                        result = self.hook_tasks.adopt(stepper, yielded, i, kind, hook.__name__,
-                                                       self.owner.timeout_ms)
+                        result = tasks.adopt(yielded, i, kind, hook.__name__)
             except Exception as exc:
+                tasks.renew()
                 odd[i] = FAILED
                 io_exception(self, hook.__name__, kind, exc)
                 continue

@@ -1,17 +1,18 @@
 """Async hooks: a hook that is ``async def`` runs at once, in its batch, up to
 its first wait. One that finishes there is a hook like any other (nothing
-more per I/O). One that waits keeps its I/O (C's ticket, on the I/O's own
-buffers: the task runs on the I/O's thread and ends before the I/O does)
-and goes on as an asyncio task on that thread's loop, whose end completes
-the I/O with what the hook returns: exactly once, also at the bdev's
-timeout, a delete and the app's shutdown, which cancel the task.
+more per I/O than its coroutine). One that waits keeps its I/O (C's ticket,
+on the I/O's own buffers: the task runs on the I/O's thread and ends before
+the I/O does) and goes on as an asyncio task on that thread's loop, whose
+end completes the I/O with what the hook returns: exactly once, also at the
+bdev's timeout (C's deadline asks for the cancel), a delete and the app's
+shutdown, which cancel the task.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import types
+from asyncio.tasks import _enter_task, _leave_task  # (asyncio's own, C; since 3.7)
 from typing import Any, Callable, Generator, Optional
 
 from spdk_py._runtime import log
@@ -22,22 +23,28 @@ from spdk_py._runtime.io_errors import bad_result, io_exception
 # What the engine gets back for a hook whose task now holds its I/O.
 KEPT = object()
 CoroutineType = types.CoroutineType
-# What first_step() yields when the coroutine has returned (no exception raised:
-# a Python-level StopIteration per I/O costs more than the hook).
+# What a driver yields when the coroutine it drove returned (with no
+# exception raised: a Python-level StopIteration per I/O costs more than the hook).
 RETURNED = object()
 
 
 @types.coroutine
-def first_step(coro: Any) -> Generator[Any, Any, None]:
-    """Drive coro: the first next() of this gives what coro first waits on,
-    or, once it returned, RETURNED (for None) or (RETURNED, its value); later
-    ones go on (send, throw) as a task would."""
-    value = yield from coro
-    yield RETURNED if value is None else (RETURNED, value)
+def _driver(inline: list) -> Generator[Any, Any, Any]:
+    """Drives coroutines one after another, each to its first wait:
+    send(coro) gives RETURNED (it returned None), (RETURNED, value), or what
+    coro waits on. Then the driver is coro's (inline[0] cleared): a task
+    goes on with it, and it returns what coro returns. One driver serves
+    every hook that does not wait: no generator is made per I/O."""
+    coro = yield
+    while True:
+        value = yield from coro
+        if not inline[0]:
+            return value
+        coro = yield RETURNED if value is None else (RETURNED, value)
 
 
 def returned(yielded: Any) -> Any:
-    """What first_step gave, as a hook's result: None or the value returned;
+    """What a driver gave, as a hook's result: None or the value returned;
     RETURNED if the coroutine waits instead (it yielded what it waits on)."""
     if yielded is RETURNED:
         return None
@@ -47,29 +54,41 @@ def returned(yielded: Any) -> Any:
 
 
 @types.coroutine
-def _go_on(stepper: Any, yielded: Any) -> Generator[Any, Any, Any]:
-    """The rest of a hook that ran to its first wait (its stepper yielded
-    `yielded`), as a task's: what it waits on, the task waits on; its
-    return, the task's."""
+def _go_on(driver: Any, yielded: Any) -> Generator[Any, Any, Any]:
+    """The rest of a hook that waits on `yielded` (its driver's), as its
+    task's: the task waits on that, then drives the hook to its end (a task
+    sends only None; a cancel is thrown in, and goes to the hook)."""
     while True:
         try:
-            sent = yield yielded
-        except BaseException as exc:  # thrown in by the task: its cancellation
-            yielded = stepper.throw(exc)
-        else:
-            yielded = stepper.send(sent)
-        result = returned(yielded)
-        if result is not RETURNED:
-            stepper.close()
-            return result
+            yield yielded
+        except BaseException as exc:
+            try:
+                yielded = driver.throw(exc)  # the hook caught it, and waits again
+            except StopIteration as stop:   # ... or returned
+                return stop.value
+            continue
+        return (yield from driver)
 
 
-async def _task(stepper: Any, yielded: Any) -> Any:
-    return await _go_on(stepper, yielded)
+class _Carrier:
+    """The task the first steps of a bdev's async hooks run in, on one loop
+    (asyncio.current_task() there: asyncio.timeout, TaskGroup and the
+    libraries built on them work before the first wait too), with the
+    driver running them. The first hook that waits takes both: the task goes
+    on with that hook; a new carrier serves the hooks after it."""
+
+    __slots__ = ("task", "handoff", "driver", "inline")
+
+    def __init__(self, hooks: "HookTasks", loop: Any) -> None:
+        self.handoff = loop.create_future()  # (driver, what it waits on, ticket, ...)
+        self.task = loop.create_task(hooks.carry(self.handoff))
+        self.inline = [True]
+        self.driver: Any = _driver(self.inline)
+        next(self.driver)
 
 
 class HookTasks:
-    """One bdev's async hooks: their tasks, and how their I/Os end."""
+    """One bdev's async hooks: their first steps, their tasks, and how their I/Os end."""
 
     def __init__(self, engine: Any, keep: Callable[[int], int], go_on: int,
                  statuses: frozenset) -> None:
@@ -77,62 +96,127 @@ class HookTasks:
         self.keep = keep              # io -> ticket (0: it cannot be kept)
         self.go_on = go_on            # what a hook's None completes with
         self.statuses = statuses      # what a hook may return
-        self.tasks: dict[asyncio.Task, str] = {}  # task -> why it was cancelled ("")
+        self.tasks: dict[int, asyncio.Task] = {}  # ticket -> the task holding its I/O
+        self._why: dict[int, str] = {}             # ticket -> why its task was cancelled
+        # A carrier per loop. (One batch runs at a time, under the executor
+        # lock; without it, the carriers and `current` become per thread.)
+        self._carriers: dict[Any, _Carrier] = {}
+        self._loop: Any = None
+        self.current: Optional[_Carrier] = None
+        self.drive: Any = None  # what the engines call per I/O in a batch: drive(coro)
 
-    def run(self, coro: Any, io: int, io_type: int, hook: str, timeout_ms: int) -> Any:
-        """The hook's first step, now: its result, or KEPT (its task holds the I/O)."""
-        stepper = first_step(coro)
-        yielded = next(stepper)
+    # A batch: its hooks' first steps run in the loop's carrier task.
+    def begin(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        carrier = self._carriers.get(loop)
+        if carrier is None or carrier.task.done():
+            carrier = self._carriers[loop] = _Carrier(self, loop)
+        self._enter(carrier)
+
+    def end(self) -> None:
+        if self.current is not None:
+            _leave_task(self._loop, self.current.task)
+            self.current = self.drive = None
+
+    def _enter(self, carrier: _Carrier) -> None:
+        _enter_task(self._loop, carrier.task)
+        self.current = carrier
+        self.drive = carrier.driver.send
+
+    def run(self, coro: Any, io: int, io_type: int, hook: str) -> Any:
+        """The hook's first step, now (in a batch): its result, or KEPT (its
+        task holds the I/O)."""
+        if self.current is None:  # (a hook not seen as async def: a partial)
+            self.begin()
+        try:
+            yielded = self.drive(coro)
+        except BaseException:
+            self.renew()
+            raise
         result = returned(yielded)
         if result is RETURNED:
-            return self.adopt(stepper, yielded, io, io_type, hook, timeout_ms)
+            return self.adopt(yielded, io, io_type, hook)
         return result
 
-    def adopt(self, stepper: Any, yielded: Any, io: int, io_type: int, hook: str,
-              timeout_ms: int) -> Any:
-        """A hook that waits (its stepper yielded `yielded`): its I/O kept,
-        the rest of it a task on this thread's loop. KEPT."""
+    def renew(self) -> None:
+        """After a hook raised through the driver (which then ended): a new one."""
+        carrier = self.current
+        if carrier is not None and carrier.driver.gi_frame is None:
+            carrier.driver = _driver(carrier.inline)
+            next(carrier.driver)
+            self.drive = carrier.driver.send
+
+    def adopt(self, yielded: Any, io: int, io_type: int, hook: str) -> Any:
+        """A hook that waits on `yielded` (what the driver gave): its I/O
+        kept, the carrier's task goes on with it (its driver is that hook's
+        now); a new carrier for the hooks to come. KEPT."""
+        carrier = self.current
+        assert carrier is not None  # (in a batch)
+        carrier.inline[0] = False
         ticket = self.keep(io)
+        _leave_task(self._loop, carrier.task)
+        self._enter(_Carrier(self, self._loop))
+        self._carriers[self._loop] = self.current  # type: ignore[assignment]
         if not ticket:
-            stepper.close()
+            carrier.driver.close()
+            carrier.task.cancel()
             raise RuntimeError("%s: its I/O cannot be kept for the task (no memory?)" % hook)
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(_task(stepper, yielded), name="%s %s" % (self.engine.name, hook))
-        timer = (loop.call_later(timeout_ms / 1000, self._cancel, task,
-                                 "timed out after %d ms" % timeout_ms) if timeout_ms else None)
-        self.tasks[task] = ""
-        task.add_done_callback(functools.partial(self._ended, ticket, io_type, hook, timer))
+        self.tasks[ticket] = carrier.task
+        carrier.handoff.set_result((carrier.driver, yielded, ticket, io_type, hook))
         return KEPT
 
-    def _cancel(self, task: asyncio.Task, why: str) -> None:
-        if task in self.tasks and not task.done():
-            self.tasks[task] = why
-            task.cancel()
-
-    def cancel_all(self, why: str) -> None:
-        """A delete, the app's shutdown: every task ends, and fails its I/O.
-        Each is cancelled on its own thread (its loop's), by a message."""
-        for task in list(self.tasks):
-            task.get_loop().call_soon_threadsafe(self._cancel, task, why)
-
-    def _ended(self, ticket: int, io_type: int, hook: str, timer: Optional[Any],
-               task: asyncio.Task) -> None:
-        why = self.tasks.pop(task, "")
-        if timer is not None:
-            timer.cancel()
+    async def carry(self, handoff: asyncio.Future) -> None:
+        """A carrier's task: idle until a hook that waits hands itself over;
+        then the rest of that hook, and its I/O completed with its result."""
+        cancelled = False
+        try:
+            driver, yielded, ticket, io_type, hook = await handoff
+        except asyncio.CancelledError:
+            if not handoff.done() or handoff.cancelled():
+                return  # never carried an I/O: a delete, the app's stop
+            driver, yielded, ticket, io_type, hook = handoff.result()
+            cancelled = True  # as it took over
         status = FAILED
-        if task.cancelled():
-            log.error("%s: %s %s: its I/O fails" % (self.engine.name, hook, why or "was cancelled"))
-        elif task.exception() is not None:
-            io_exception(self.engine, hook, io_type, task.exception())  # type: ignore[arg-type]
+        try:
+            if cancelled:
+                driver.close()  # (the hook's finally blocks run)
+                raise asyncio.CancelledError
+            result = await _go_on(driver, yielded)
+        except asyncio.CancelledError:
+            log.error("%s: %s %s: its I/O fails" % (self.engine.name, hook,
+                                                     self._why.pop(ticket, "was cancelled")))
+        except Exception as exc:
+            io_exception(self.engine, hook, io_type, exc)
         else:
-            result = task.result()
             if result is None:
                 status = self.go_on
             elif type(result) is not bool and result in self.statuses:
                 status = int(result)
             else:
                 bad_result(self.engine, hook, io_type, result)
-        rc = binding.lib.spdk_py_deferred_complete(ticket, status)
-        if rc:
-            log.error("%s: %s ended after its I/O had failed (%d)" % (self.engine.name, hook, rc))
+        finally:
+            del self.tasks[ticket]
+            rc = binding.lib.spdk_py_deferred_complete(ticket, status)
+            if rc:
+                log.error("%s: %s ended after its I/O had failed (%d)"
+                          % (self.engine.name, hook, rc))
+
+    def _cancel(self, ticket: int, why: str) -> None:
+        task = self.tasks.get(ticket)
+        if task is not None and not task.done():
+            self._why[ticket] = why
+            task.cancel()
+
+    def expired(self, ticket: int) -> None:
+        """C's call, on the task's thread: its I/O is past the bdev's timeout."""
+        self._cancel(ticket, "timed out after %d ms" % self.engine.owner.timeout_ms)
+
+    def cancel_all(self, why: str) -> None:
+        """A delete, the app's shutdown: every task ends, and fails its I/O;
+        the idle carriers end. Each is cancelled on its own thread (its
+        loop's), by a message."""
+        for ticket, task in list(self.tasks.items()):
+            task.get_loop().call_soon_threadsafe(self._cancel, ticket, why)
+        for loop, carrier in list(self._carriers.items()):
+            loop.call_soon_threadsafe(carrier.task.cancel)
+        self._carriers.clear()

@@ -61,15 +61,24 @@ def load_plugins() -> None:
     introspect.plugins = plugins
 
 
-def _guarded(ffi: Any, error: Any = None) -> Callable[[Callable], Callable]:
+def _guarded(ffi: Any, error: Any = None, keyed: bool = False,
+             enter: bool = True) -> Callable[[Callable], Callable]:
     """ffi.def_extern for a callback of C's: whatever it raises is logged and
     it returns error, so no exception reaches cffi (which would print
-    "Exception ignored" and return 0, or garbage, to C)."""
+    "Exception ignored" and return 0, or garbage, to C). First, asyncio's
+    running loop becomes this SPDK thread's. keyed: C passes the thread's
+    key first (the hot callbacks: asking C for it would release the GIL);
+    enter=False: the callback enters the loop itself (and gets the key)."""
     def define(func: Callable) -> Callable:
         @functools.wraps(func)
         def guarded(*args: Any) -> Any:
             try:
-                enter_loop()  # asyncio's running loop: this SPDK thread's
+                if not enter:
+                    return func(*args)
+                if keyed:
+                    enter_loop(args[0])
+                    return func(*args[1:])
+                enter_loop()
                 return func(*args)
             except BaseException:
                 _control_exception(func.__name__)
@@ -118,6 +127,10 @@ def install(ffi: Any, lib: Any) -> None:
         end_kept()
 
     @_guarded(ffi)
+    def python_task_expired(py: Any, ticket: int) -> None:
+        from_handle(py).hook_tasks.expired(ticket)
+
+    @_guarded(ffi)
     def python_fini_start() -> None:
         end_kept()
 
@@ -154,21 +167,23 @@ def install(ffi: Any, lib: Any) -> None:
             return -1
         return 0
 
-    @_guarded(ffi, error=-1)
+    @_guarded(ffi, error=-1, keyed=True)
     def python_submit_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
         return vbdev_batch("submit_batch", py, ios, types, statuses, n)
 
-    @_guarded(ffi, error=-1)
+    @_guarded(ffi, error=-1, keyed=True)
     def python_complete_batch(py: Any, ios: Any, types: Any, statuses: Any, n: int) -> int:
         return vbdev_batch("complete_batch", py, ios, types, statuses, n)
 
     # A disk's batch: the disk fails only the I/O whose hook raised; what
     # escapes fails the batch (C pre-set every status to FAILED and every
     # route to none; run_batch writes them back only at its end).
-    @_guarded(ffi, error=-1)
-    def python_disk_batch(py: Any, ios: Any, types: Any, offsets: Any, nblocks: Any, bases: Any,
-                          lens: Any, statuses: Any, routes: Any, n: int, entered: Any) -> int:
+    @_guarded(ffi, error=-1, enter=False)
+    def python_disk_batch(thread: int, py: Any, ios: Any, types: Any, offsets: Any, nblocks: Any,
+                          bases: Any, lens: Any, statuses: Any, routes: Any, n: int,
+                          entered: Any) -> int:
         entered[0] = perf_counter_ns()  # no C call first: it would release the GIL
+        enter_loop(thread)  # (after: making a thread's loop is no wait for the GIL)
         from_handle(py).run_batch(ios, types, offsets, nblocks, bases, lens, statuses, routes, n)
         return 0
 
@@ -222,7 +237,7 @@ def install(ffi: Any, lib: Any) -> None:
         completion.finished(cb_arg, rc)
 
     # Python on SPDK's threads: pollers, messages, own I/O, the app's start.
-    @_guarded(ffi, error=-1)
+    @_guarded(ffi, error=-1, keyed=True)
     def python_poll(py: Any) -> int:
         return from_handle(py).run()
 
@@ -234,11 +249,11 @@ def install(ffi: Any, lib: Any) -> None:
     def python_bdev_desc_event(py: Any, event_type: int) -> None:
         from_handle(py).event(event_type)
 
-    @_guarded(ffi)
+    @_guarded(ffi, keyed=True)
     def python_io_channel_batch(py: Any, tags: Any, statuses: Any, n: int) -> None:
         from_handle(py).batch(tags, statuses, n)
 
-    @_guarded(ffi)
+    @_guarded(ffi, keyed=True)
     def python_io_channel_bulk(py: Any, slots: Any, statuses: Any, n: int) -> None:
         from_handle(py).bulk_batch(slots, statuses, n)
 

@@ -36,8 +36,8 @@ POLL_FDS_US = 50
 EXECUTOR_WORKERS = 8
 
 
-class _Selector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
-    """The loop's selector: no system call while nothing is watched."""
+class _Selector(selectors.EpollSelector):
+    """The loop's selector (epoll: C polls its set): no system call while nothing is watched."""
 
     def select(self, timeout: Optional[float] = None) -> list:
         if not self.get_map():
@@ -45,12 +45,14 @@ class _Selector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
         return super().select(0)
 
 
+_base_call_soon = asyncio.BaseEventLoop._call_soon
+
+
 class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
     """The event loop of one SPDK thread (asyncio.get_running_loop() there)."""
 
     def __init__(self, thread: Any) -> None:
         self._spdk_thread = thread
-        self._key = binding.lib.spdk_py_thread_key()  # (made on its own thread: enter())
         self._poller: Any = None       # runs one iteration, while there is one to run
         self._awake = False
         self._timer: Any = None        # an SPDK timer for the earliest call_at
@@ -79,6 +81,9 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
     def close(self) -> None:
         """The loop lives as long as its SPDK thread."""
 
+    def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:
+        raise NotImplementedError("SPDK owns the app's signals: no signal handlers on its loops")
+
     def _step(self) -> bool:
         """The poller's call: one iteration; then, with nothing left, no
         poller at all (an SPDK thread exits only once its pollers are gone)."""
@@ -94,9 +99,11 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
     def _wake(self) -> None:
         if self._awake:
             return
-        if binding.lib.spdk_py_thread_key() != self._key:
+        if events._get_running_loop() is not self:
             # Another SPDK thread's code (a delete's cancel, a task of one
-            # thread cancelled from another): the poller is this loop's thread's.
+            # thread cancelled from another), or no SPDK thread's: the poller
+            # is this loop's thread's. (enter() set the running loop; asking
+            # C for the thread would release the GIL.)
             self._write_to_self()
             return
         self._awake = True
@@ -104,10 +111,9 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     # Where callbacks come from: now, later, from another thread, from a socket.
     def _call_soon(self, callback: Any, args: Any, context: Any) -> Any:
-        handle = super()._call_soon(callback, args, context)
         if not self._awake:
             self._wake()
-        return handle
+        return _base_call_soon(self, callback, args, context)  # (no super(): per callback)
 
     def call_at(self, when: float, callback: Any, *args: Any, context: Any = None) -> Any:
         handle = super().call_at(when, callback, *args, context=context)
@@ -117,7 +123,7 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     def _arm_timer(self) -> None:
         """An SPDK timer for the earliest timer not yet due (the loop wakes then)."""
-        if binding.lib.spdk_py_thread_key() != self._key:
+        if events._get_running_loop() is not self:
             self._write_to_self()  # (its _step arms it, on its own thread)
             return
         scheduled = self._scheduled
@@ -176,7 +182,8 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         """A poller while any fd is watched: it wakes the loop when one is ready."""
         watched = bool(self._selector.get_map())
         if watched and self._fd_poller is None:
-            self._fd_poller = Poller(self._poll_fds, POLL_FDS_US)
+            # C checks the selector's epoll set: Python runs only when one is ready.
+            self._fd_poller = Poller(self._poll_fds, POLL_FDS_US, self._selector.fileno())
         elif not watched and self._fd_poller is not None:
             self._fd_poller.unregister()
             self._fd_poller = None
@@ -212,12 +219,14 @@ def _log_exception(loop: Any, context: dict) -> None:
 _loops: dict[int, SpdkEventLoop] = {}
 
 
-def enter() -> Optional[SpdkEventLoop]:
-    """On entering Python: this SPDK thread's loop, made the running one here
-    (made first, if need be); None where SPDK has no thread."""
-    if not binding.installed:
-        return None
-    key = binding.lib.spdk_py_thread_key()
+def enter(key: Optional[int] = None) -> Optional[SpdkEventLoop]:
+    """On entering Python: this SPDK thread's loop (key: its
+    spdk_py_thread_key, if C passed it), made the running one here (made
+    first, if need be); None where SPDK has no thread."""
+    if key is None:
+        if not binding.installed:
+            return None
+        key = binding.lib.spdk_py_thread_key()
     loop = _loops.get(key)
     if loop is None:
         if not key:

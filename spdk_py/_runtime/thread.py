@@ -104,13 +104,18 @@ class Poller:
     """fn() every period_us (0: every reactor iteration) on this thread, until
     unregister() (on this thread; fn may call it itself). fn returns true if
     it did work (SPDK's busy/idle accounting); what it raises is logged and the
-    poller goes on."""
+    poller goes on. With epoll_fd (an epoll set's, e.g. a selector's), fn is
+    called only when one of its file descriptors is ready (C checks, with
+    no wait: no Python while none is)."""
 
-    def __init__(self, fn: Callable[[], Any], period_us: int = 0) -> None:
+    def __init__(self, fn: Callable[[], Any], period_us: int = 0,
+                 epoll_fd: Optional[int] = None) -> None:
         ffi, lib = binding.require()
         self.thread = current()
         self.fn = fn
-        self._ptr = lib.spdk_py_poller_register(handles.keep(self), int(period_us))
+        self._ptr = (lib.spdk_py_poller_register(handles.keep(self), int(period_us))
+                     if epoll_fd is None else
+                     lib.spdk_py_fd_poller_register(handles.keep(self), epoll_fd, int(period_us)))
         if self._ptr == ffi.NULL:
             handles.release(self)
             raise MemoryError("cannot register a poller on %s" % self.thread.name)
@@ -118,13 +123,6 @@ class Poller:
     @property
     def registered(self) -> bool:
         return self._ptr is not None
-
-    def pause(self) -> None:
-        """Not run until resume() (on this thread): costs its reactor nothing meanwhile."""
-        binding.lib.spdk_py_poller_pause(self._ptr)
-
-    def resume(self) -> None:
-        binding.lib.spdk_py_poller_resume(self._ptr)
 
     def unregister(self) -> None:
         if self._ptr is None:

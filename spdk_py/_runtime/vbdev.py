@@ -14,10 +14,11 @@ memmove at its end, so whatever escapes fails the I/Os, and only them.
 
 from __future__ import annotations
 
+import inspect
 from array import array
 from typing import Any, Callable, Optional
 
-from spdk_py._runtime import bdev_io, completion, handles, vbdev_registry
+from spdk_py._runtime import bdev_io, completion, handles, log, vbdev_registry
 from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
@@ -86,6 +87,10 @@ class VbdevEngine:
                                                                            "submit")
         self._complete_hooks, complete_mask, self._complete_generic = self._hooks("complete_io",
                                                                                  "complete")
+        if any(inspect.iscoroutinefunction(h) for h in self._complete_hooks if h):
+            raise TypeError("%s: a completion hook cannot be async def (it runs as the base "
+                            "completes; only submit hooks may wait)" % type(self.owner).__name__)
+        self.async_hooks = any(inspect.iscoroutinefunction(h) for h in self._submit_hooks if h)
         self.node.submit_types = submit_mask
         self.node.complete_types = complete_mask
         if defines(self.owner, "memory_domains"):
@@ -103,6 +108,8 @@ class VbdevEngine:
         hooks, generic, valid = self._submit_hooks, self._submit_generic, self._statuses
         odd = {}  # index: a status other than "go on"
         saved = bdev_io.enter(ios, n)
+        if self.async_hooks:
+            self.hook_tasks.begin()
         try:
             for i in range(n):
                 io_type = kinds[i]
@@ -111,13 +118,12 @@ class VbdevEngine:
                     continue
                 try:
                     result = hook(i, io_type) if generic else hook(i)
+                    if type(result) is CoroutineType:  # async: its first step, or its task
+                        result = self.hook_tasks.run(result, i, io_type, hook.__name__)
                 except Exception as exc:
                     odd[i] = FAILED
                     io_exception(self, hook.__name__, io_type, exc)
                     continue
-                if type(result) is CoroutineType:  # an async hook: its first step, or its task
-                    result = self.hook_tasks.run(result, i, io_type, hook.__name__,
-                                                 self.owner.timeout_ms)
                 if result is None or result is KEPT or type(result) is Later:
                     continue
                 if type(result) is bool or result not in valid:
@@ -126,6 +132,7 @@ class VbdevEngine:
                     continue
                 odd[i] = int(result)
         finally:
+            self.hook_tasks.end()
             bdev_io.leave(saved)
         ffi.memmove(statuses, self._forwards, n * _INT_SIZE)
         for i, status in odd.items():
@@ -269,8 +276,18 @@ class VbdevEngine:
 
     # Lifetime.
     def destruct(self) -> int:
-        """C's call: the bdev layer unregisters the vbdev."""
-        return vbdev_registry.destruct(self.owner)
+        """C's call: the bdev layer unregisters the vbdev (a delete, its base
+        removed, the app stopping); the author's close() then."""
+        rc = vbdev_registry.destruct(self.owner)
+        self._close()
+        return rc
+
+    def _close(self) -> None:
+        """The author's close(): what it raises is logged, never C's."""
+        try:
+            self.owner.close()
+        except Exception as exc:
+            log.error("%s: close raised %r" % (self.name, exc))
 
     def shutdown(self) -> None:
         """The app stops: what the hooks keep fails now, not at its timeout."""
@@ -282,7 +299,9 @@ class VbdevEngine:
         handles.release(self)
 
     def free(self) -> None:
-        """Undo __init__ on a vbdev that was never registered."""
+        """Undo __init__ on a vbdev that was never registered (its author's
+        object closed too)."""
+        self._close()
         binding.lib.spdk_py_vbdev_free(self.node)
         self.node = binding.ffi.NULL
         handles.release(self)

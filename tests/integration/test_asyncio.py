@@ -76,9 +76,10 @@ def test_async_disk_hooks_verify_clean(spdk_install, py_env, cpumask, params):
     assert result.total.iops > 0 and "ERROR" not in out, out
 
 
-def test_an_async_hook_that_raises_fails_its_io_with_a_log_line(spdk_app, py_env):
+@pytest.mark.parametrize("sleep_ms", [0, 1], ids=["in_its_first_step", "in_its_task"])
+def test_an_async_hook_that_raises_fails_its_io_with_a_log_line(spdk_app, py_env, sleep_ms):
     target = spdk_app("spdk_tgt", env=py_env(PLUGINS + ",tests.plugins.own_io"),
-                      config=config(disk("Async0", sleep_ms=1, raise_every=2)))
+                      config=config(disk("Async0", sleep_ms=sleep_ms, raise_every=2)))
     data = ("5a" * 512)
     outcomes = []
     for lba in range(4):
@@ -141,9 +142,7 @@ def test_an_async_vbdev_hook_holds_writes_until_its_gate_opens(spdk_app, py_env)
     data = "c3" * 512
     target.rpc("test_own_io_write", bdev="Gated0", offset_blocks=3, data=data)
     assert target.rpc("bdev_gated_set", name="Gated0", open=False) == 0
-    held = threading.Thread(target=lambda: target.rpc_raw("test_own_io_write", {
-        "bdev": "Gated0", "offset_blocks": 5, "data": data}, timeout=30))
-    # (rpc_raw is one client: the held write goes on its own connection)
+    # (the held write goes on its own connection: the target's client is busy meanwhile)
     from spdk.rpc.client import JSONRPCClient
     answers = []
     writer = threading.Thread(target=lambda: answers.append(JSONRPCClient(
@@ -155,9 +154,24 @@ def test_an_async_vbdev_hook_holds_writes_until_its_gate_opens(spdk_app, py_env)
     assert target.rpc("bdev_gated_set", name="Gated0", open=True) == 1
     writer.join(timeout=30)
     assert answers == [True]
-    del held
-    assert target.rpc("test_own_io_read", bdev="Malloc0", offset_blocks=5,
-                      num_blocks=1) == data
+    # A hook that raises before any wait fails its write only; the next goes on.
+    target.rpc("bdev_gated_set", name="Gated0", open=True, refuse=True)
+    with pytest.raises(RpcError):
+        target.rpc("test_own_io_write", bdev="Gated0", offset_blocks=6, data="00" * 512)
+    target.rpc("bdev_gated_set", name="Gated0", open=True, refuse=False)
+    target.rpc("test_own_io_write", bdev="Gated0", offset_blocks=7, data=data)
+    assert "injected gated write fault" in target.log_text()
+    for lba, expected in ((5, data), (6, "00" * 512), (7, data)):
+        assert target.rpc("test_own_io_read", bdev="Malloc0", offset_blocks=lba,
+                          num_blocks=1) == expected, lba
+
+
+def test_async_hooks_off_the_reactor_are_refused(spdk_app, py_env):
+    target = spdk_app("spdk_tgt", env=py_env(PLUGINS))
+    with pytest.raises(RpcError) as refused:
+        target.rpc_raw(**disk("Off0", "tests.plugins.async_hooks:OffReactorAsyncRamDisk"))
+    assert refused.value.code == -32602 and "async hooks" in str(refused.value), refused.value
+    assert target.rpc("bdev_get_bdevs") == []
 
 
 def test_idle_loops_cost_a_reactor_nothing(spdk_app, py_env):

@@ -1,7 +1,8 @@
 """Async hooks, for tests/integration/test_asyncio.py: a RAM disk whose hooks
 are async def (awaiting nothing, or asyncio.sleep first: params {"sleep_ms":
 N}; {"stuck": true} never returns; {"raise_every": N} raises in every Nth
-write), and a passthru whose async submit hook waits for a gate."""
+write), a RAM disk whose hooks await nothing and one whose hooks yield once (for
+bench/bench_asyncio.py), and a passthru whose async submit hook waits for a gate."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ class AsyncRamDisk(RamDisk):
             await asyncio.sleep(self.sleep_s)
 
     async def read(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
-        await self._wait()
+        # asyncio.timeout wants a current task: there is one before the first wait too.
+        async with asyncio.timeout(30):
+            await self._wait()
         buf[:] = self.view[offset:offset + len(buf)]
 
     async def write(self, io: int, offset: int, buf: Any) -> Optional[IoStatus]:  # type: ignore[override]
@@ -59,11 +62,15 @@ class GatedVbdev(PassthruVbdev):
         self.gate = asyncio.Event()
         self.gate.set()
         self.waited = 0
+        self.refuse = False
 
     async def submit_write(self, io: int) -> None:
+        if self.refuse:  # raises in its first step, before any wait
+            raise RuntimeError("injected gated write fault")
         if not self.gate.is_set():
             self.waited += 1
-            await self.gate.wait()
+            async with asyncio.TaskGroup() as group:  # (a current task, as asyncio wants)
+                group.create_task(self.gate.wait())
         return None
 
 
@@ -73,11 +80,13 @@ def bdev_gated_create(params: dict) -> str:
     return create_from_rpc(params, GatedVbdev)
 
 
-@rpc_method("bdev_gated_set", params={"name": str, "open": bool})
+@rpc_method("bdev_gated_set", params={"name": str, "open": bool}, optional={"refuse": bool})
 def bdev_gated_set(params: dict) -> int:
-    """Open or close the gate; how many writes waited so far."""
+    """Open or close the gate (refuse: writes raise at once); how many writes
+    waited so far."""
     vb = existing(params["name"], GatedVbdev, "gated")
     vb.gate.set() if params["open"] else vb.gate.clear()
+    vb.refuse = params.get("refuse", False)
     return vb.waited
 
 
@@ -89,4 +98,23 @@ class AwaitNothingRamDisk(RamDisk):
         buf[:] = self.view[offset:offset + len(buf)]
 
     async def write(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
+        self.view[offset:offset + len(buf)] = buf
+
+
+class OffReactorAsyncRamDisk(AwaitNothingRamDisk):
+    """Async hooks off the reactor: refused (they run on the I/O's own loop)."""
+
+    off_reactor = True
+
+
+class YieldOnceRamDisk(RamDisk):
+    """The RAM disk's reads and writes as async hooks that yield to the loop
+    once (asyncio.sleep(0)): every I/O a task, the most an async hook costs."""
+
+    async def read(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
+        await asyncio.sleep(0)
+        buf[:] = self.view[offset:offset + len(buf)]
+
+    async def write(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
+        await asyncio.sleep(0)
         self.view[offset:offset + len(buf)] = buf

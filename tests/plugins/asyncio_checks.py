@@ -78,3 +78,40 @@ async def callback_raises(params: dict) -> bool:
     loop.call_soon(lambda: 1 / 0)
     await asyncio.sleep(0.005)
     return True
+
+
+# What bench/bench_asyncio.py leaves idle on the app thread's loop.
+_idle: list[Any] = []
+
+
+@rpc_method("test_asyncio_idle", params={"what": str, "count": int})
+async def idle(params: dict) -> int:
+    """Leave the app thread's loop idle with `count` of `what`: "timers" (tasks
+    asleep for an hour) or "sockets" (listening servers plus, for each, a
+    connection open to it, every end watched): how many things wait."""
+    count = params["count"]
+    if params["what"] == "timers":
+        _idle.extend(asyncio.create_task(asyncio.sleep(3600)) for _ in range(count))
+    elif params["what"] == "sockets":
+        for _ in range(count):
+            server = await asyncio.start_server(lambda r, w: _idle.append(w), "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            _idle.extend([server, await asyncio.open_connection("127.0.0.1", port)])
+    else:
+        raise ValueError("what: timers or sockets")
+    return count
+
+
+@rpc_method("test_asyncio_idle_end")
+async def idle_end(params: dict) -> bool:
+    """Nothing left waiting on the app thread's loop."""
+    while _idle:
+        thing = _idle.pop()
+        if isinstance(thing, asyncio.Task):
+            thing.cancel()
+        elif isinstance(thing, tuple):
+            thing[1].close()
+        else:
+            thing.close()
+    await asyncio.sleep(0.01)
+    return True
