@@ -17,7 +17,6 @@ Prints a table, writes JSON and a PNG chart under bench/results/.
 """
 
 import argparse
-import random
 import statistics
 import sys
 import time
@@ -104,12 +103,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the run order (default: random, printed)")
     args = parser.parse_args(argv)
-    if args.seed is None:
-        args.seed = random.randrange(1 << 32)
-    print("run order seed %d" % args.seed, file=sys.stderr)
-    order = random.Random(args.seed)
+    order = bench_passthru.run_order(args)
     install = provision.locate()
     hugepages.ensure()
     env = launch.app_env(install, shim.build(install, quiet=True),

@@ -106,10 +106,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the run order (default: random, printed)")
     args = parser.parse_args(argv)
-    if args.seed is None:
-        args.seed = random.randrange(1 << 32)
-    print("run order seed %d" % args.seed, file=sys.stderr)
-    order = random.Random(args.seed)
+    order = run_order(args)
 
     install = provision.locate()
     hugepages.ensure()
@@ -138,6 +135,15 @@ def main(argv=None):
     report = summarize(iops, install, args)
     print_table(report)
     save_report(report, "passthru")
+
+
+def run_order(args):
+    """The rounds' shuffler, from args.seed (drawn and set if None, and printed:
+    a run's order can be replayed)."""
+    if args.seed is None:
+        args.seed = random.randrange(1 << 32)
+    print("run order seed %d" % args.seed, file=sys.stderr)
+    return random.Random(args.seed)
 
 
 def save_report(report, prefix, draw=None):

@@ -21,13 +21,9 @@ under bench/results/.
 
 import argparse
 import concurrent.futures
-import contextlib
 import pathlib
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench import bench_passthru  # noqa: E402
 from spdk_py.tools import hugepages, launch, provision, shim  # noqa: E402
 from spdk_py.tools.process import SpdkProcess, parse_bdevperf  # noqa: E402
+from tests.s3_server import client as s3_client, moto_server  # noqa: E402
 
 BLOCKS = 16384           # 8 MiB of 512-byte blocks
 BUCKET = "disks"
@@ -42,41 +39,6 @@ PREFIX = "bench"         # both disks read and write the same objects
 DISKS = {"boto3": "examples.s3disk:S3Disk", "aiobotocore": "examples.aio_s3disk:AioS3Disk"}
 WORKLOADS = ("randread", "randwrite")
 QD = 32
-
-
-def s3_client(endpoint):
-    import boto3
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-@contextlib.contextmanager
-def moto_server(workdir):
-    """moto's S3 server on 127.0.0.1, with the bucket made: its endpoint."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(workdir / "moto.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                               str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto did not start:\n" + (workdir / "moto.log")
-                                       .read_text()) from None
-                time.sleep(0.1)
-        endpoint = "http://127.0.0.1:%d" % port
-        s3_client(endpoint).create_bucket(Bucket=BUCKET)
-        yield endpoint
-    finally:
-        server.kill()
-        server.wait()
-        log.close()
 
 
 def fill(endpoint, extent):
@@ -130,7 +92,7 @@ def main(argv=None):
     env = launch.app_env(install, shim.build(install, quiet=True), base={})
     samples = {}
     with tempfile.TemporaryDirectory(prefix="bench_s3-") as tmp, \
-            moto_server(pathlib.Path(tmp)) as endpoint:
+            moto_server(pathlib.Path(tmp), BUCKET) as (endpoint, _):
         fill(endpoint, args.extent_size)
         for run in range(args.runs):
             for workload in WORKLOADS:

@@ -23,7 +23,7 @@ from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, RETURNED, CoroutineType, HookTasks, returned
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
-from spdk_py._runtime.tasks import Future, new_future
+from spdk_py._runtime.tasks import Future, then
 
 HOOKS = {READ: "read", WRITE: "write", COMPARE: "compare", FLUSH: "flush", UNMAP: "unmap",
          WRITE_ZEROES: "write_zeroes", RESET: "reset"}
@@ -268,21 +268,15 @@ class DiskEngine:
         pending, handed_batches}, read on every channel."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_disk_stats *")
-        future = new_future()
 
-        def collected(f: Future) -> None:
-            exc = f.exception()
-            if exc is not None:
-                future.set_exception(exc)
-                return
+        def figures(_: Any) -> dict[str, Any]:
             us = 1e6 / lib.spdk_get_ticks_hz()
-            future.set_result({"max_stall_us": out.stall_ticks * us,
-                               "max_python_thread_wait_us": out.python_wait_ticks * us,
-                               "timed_out": out.timed_out, "pending": out.pending,
-                               "handed_batches": out.handed_batches})
-        completion.call_ok("collecting %s's figures" % self.name, lib.spdk_py_disk_collect,
-                           self.node, out).add_done_callback(collected)
-        return future
+            return {"max_stall_us": out.stall_ticks * us,
+                    "max_python_thread_wait_us": out.python_wait_ticks * us,
+                    "timed_out": out.timed_out, "pending": out.pending,
+                    "handed_batches": out.handed_batches}
+        return then(completion.call_ok("collecting %s's figures" % self.name,
+                                       lib.spdk_py_disk_collect, self.node, out), figures)
 
     def destruct(self) -> int:
         """C's call: the bdev layer is done with the disk (deleted, or the app

@@ -1,9 +1,10 @@
 """Async hooks: a hook that is ``async def`` runs at once, in its batch, up to
-its first wait. One that finishes there is a hook like any other (nothing
-more per I/O than its coroutine). One that waits keeps its I/O (C's ticket,
-on the I/O's own buffers: the task runs on the I/O's thread and ends before
-the I/O does) and goes on as an asyncio task on that thread's loop, whose
-end completes the I/O with what the hook returns: exactly once, also at the
+its first wait, as a task would (in a carrier task: current_task() and its
+context). One that finishes there is a hook like any other (nothing more per
+I/O than its coroutine). One that waits keeps its I/O (C's ticket, on the
+I/O's own buffers: the task runs on the I/O's thread and ends before the I/O
+does) and goes on in the carrier's task on that thread's loop, whose end
+completes the I/O with what the hook returns: exactly once, also at the
 bdev's timeout (C's deadline asks for the cancel), a delete and the app's
 shutdown, which cancel the task.
 """
@@ -11,6 +12,8 @@ shutdown, which cancel the task.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import types
 from asyncio.tasks import _enter_task, _leave_task  # (asyncio's own, C; since 3.7)
 from typing import Any, Callable, Generator, Optional
@@ -77,14 +80,21 @@ class _Carrier:
     driver running them. The first hook that waits takes both: the task goes
     on with that hook; a new carrier serves the hooks after it."""
 
-    __slots__ = ("task", "handoff", "driver", "inline")
+    __slots__ = ("task", "handoff", "context", "driver", "inline", "drive")
 
     def __init__(self, hooks: "HookTasks", loop: Any) -> None:
         self.handoff = loop.create_future()  # (driver, what it waits on, ticket, ...)
-        self.task = loop.create_task(hooks.carry(self.handoff))
+        # The task's context is the first steps' too: a context variable set
+        # before the first wait (and reset after it: a token) is the same one.
+        self.context = contextvars.copy_context()
+        self.task = loop.create_task(hooks.carry(self.handoff), context=self.context)
         self.inline = [True]
+        self.new_driver()
+
+    def new_driver(self) -> None:
         self.driver: Any = _driver(self.inline)
         next(self.driver)
+        self.drive = functools.partial(self.context.run, self.driver.send)
 
 
 class HookTasks:
@@ -121,7 +131,7 @@ class HookTasks:
     def _enter(self, carrier: _Carrier) -> None:
         _enter_task(self._loop, carrier.task)
         self.current = carrier
-        self.drive = carrier.driver.send
+        self.drive = carrier.drive
 
     def run(self, coro: Any, io: int, io_type: int, hook: str) -> Any:
         """The hook's first step, now (in a batch): its result, or KEPT (its
@@ -142,9 +152,8 @@ class HookTasks:
         """After a hook raised through the driver (which then ended): a new one."""
         carrier = self.current
         if carrier is not None and carrier.driver.gi_frame is None:
-            carrier.driver = _driver(carrier.inline)
-            next(carrier.driver)
-            self.drive = carrier.driver.send
+            carrier.new_driver()
+            self.drive = carrier.drive
 
     def adopt(self, yielded: Any, io: int, io_type: int, hook: str) -> Any:
         """A hook that waits on `yielded` (what the driver gave): its I/O

@@ -7,7 +7,7 @@ awaits it resumes at that loop's next iteration."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Coroutine, Optional
+from typing import Any, Callable, Coroutine, Optional
 
 Future = asyncio.Future
 Task = asyncio.Task
@@ -41,3 +41,22 @@ def resolve(future: asyncio.Future, result: Any = None,
             setter(value)
     else:
         loop.call_soon_threadsafe(lambda: future.done() or setter(value))
+
+
+def then(future: asyncio.Future, fn: Callable[[Any], Any]) -> "asyncio.Future[Any]":
+    """A Future (of this thread's loop) of fn(future's result): its exception,
+    or fn's, or its cancellation instead."""
+    out = new_future()
+
+    def done(f: asyncio.Future) -> None:
+        if f.cancelled():
+            out.cancel()
+        elif f.exception() is not None:
+            out.set_exception(f.exception())  # type: ignore[arg-type]
+        else:
+            try:
+                out.set_result(fn(f.result()))
+            except Exception as exc:
+                out.set_exception(exc)
+    future.add_done_callback(done)
+    return out

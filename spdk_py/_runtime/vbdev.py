@@ -24,7 +24,7 @@ from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
-from spdk_py._runtime.tasks import Future, new_future
+from spdk_py._runtime.tasks import Future, then
 
 _INT_SIZE = array("i").itemsize
 
@@ -233,31 +233,16 @@ class VbdevEngine:
         counters (the bdev layer's reads, writes and unmaps added in)."""
         ffi, lib = binding.require()
         out = ffi.new("struct spdk_py_stats *")
-        future = new_future()
-
-        def collected(f: Future) -> None:
-            exc = f.exception()
-            if exc is not None:
-                future.set_exception(exc)
-            else:
-                future.set_result(out)
-        completion.call_ok("collecting %s's statistics" % self.name,
-                           lib.spdk_py_vbdev_collect_stats, self.node, out, counters) \
-            .add_done_callback(collected)
-        return future
+        return then(completion.call_ok("collecting %s's statistics" % self.name,
+                                       lib.spdk_py_vbdev_collect_stats, self.node, out, counters),
+                    lambda _: out)
 
     def collect_stats(self) -> Future:
         """A Future of the per-type figures (spdk_py.vbdev.Vbdev.collect_stats)."""
-        lib = binding.lib
-        buckets = lib.SPDK_PY_HIST_BUCKETS
-        future = new_future()
+        buckets = binding.lib.SPDK_PY_HIST_BUCKETS
 
-        def collected(f: Future) -> None:
-            exc = f.exception()
-            if exc is not None:
-                future.set_exception(exc)
-                return
-            out, stats = f.result(), {}
+        def figures(out: Any) -> dict[str, Any]:
+            stats: dict[str, Any] = {}
             for name, t in io_types().items():
                 if t >= len(self.python_ios):
                     continue
@@ -270,9 +255,8 @@ class VbdevEngine:
                     if self.owner.latency_histogram:
                         stats[name]["latency_hist"] = list(
                             out.latency_hist[t * buckets:(t + 1) * buckets])
-            future.set_result(stats)
-        self.collect(counters=True).add_done_callback(collected)
-        return future
+            return stats
+        return then(self.collect(counters=True), figures)
 
     # Lifetime.
     def destruct(self) -> int:

@@ -7,15 +7,12 @@ objects one writes, the other reads."""
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 
-import boto3
 import pytest
 
 from spdk_py.tools.process import parse_bdevperf, run_app
+from tests.s3_server import moto_server
 from tests.integration.test_disk import (assert_released, config, dd_round_trip, disk,
                                          host_failed, served)
 
@@ -29,29 +26,8 @@ TIMEOUT_S = 10  # both disks' timeout_ms
 @pytest.fixture
 def s3_server(tmp_path):
     """A moto S3 server on 127.0.0.1 with the bucket made: (endpoint, Popen)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(tmp_path / "moto.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                               str(port)], stdout=log, stderr=subprocess.STDOUT)
-    endpoint = "http://127.0.0.1:%d" % port
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, \
-                (tmp_path / "moto.log").read_text()
-            time.sleep(0.1)
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing") \
-        .create_bucket(Bucket=BUCKET)
-    yield endpoint, server
-    server.kill()
-    server.wait()
-    log.close()
+    with moto_server(tmp_path, BUCKET) as server:
+        yield server
 
 
 def s3_params(endpoint, **extra):

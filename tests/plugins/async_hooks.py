@@ -7,6 +7,7 @@ bench/bench_asyncio.py), and a passthru whose async submit hook waits for a gate
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any, Optional
 
 from spdk_py.bdev import IoStatus
@@ -14,6 +15,9 @@ from spdk_py.examples.ramdisk import RamDisk
 from spdk_py.jsonrpc import rpc_method
 from spdk_py.passthru import PassthruVbdev
 from spdk_py.vbdev_rpc import create_from_rpc, existing
+
+
+READING: contextvars.ContextVar[int] = contextvars.ContextVar("reading")
 
 
 class AsyncRamDisk(RamDisk):
@@ -36,8 +40,14 @@ class AsyncRamDisk(RamDisk):
 
     async def read(self, io: int, offset: int, buf: Any) -> None:  # type: ignore[override]
         # asyncio.timeout wants a current task: there is one before the first wait too.
+        # A context variable set before the first wait is the task's after it
+        # (botocore resets its own with the token, after its request).
+        token = READING.set(offset)
         async with asyncio.timeout(30):
             await self._wait()
+        if READING.get() != offset:
+            raise RuntimeError("the context changed across a wait")
+        READING.reset(token)
         buf[:] = self.view[offset:offset + len(buf)]
 
     async def write(self, io: int, offset: int, buf: Any) -> Optional[IoStatus]:  # type: ignore[override]
