@@ -40,12 +40,23 @@ shim_fd_poller_run(void *arg)
 	return python_poll(spdk_py_thread_key(), p->py) > 0 ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 
+/* A thread that has exited takes no poller (SPDK logs an error for one): a
+ * message that raced its exit may still run there.
+ */
+static bool
+shim_thread_takes_pollers(void)
+{
+	struct spdk_thread *thread = spdk_get_thread();
+
+	return thread != NULL && !spdk_thread_is_exited(thread);
+}
+
 static struct spdk_py_poller *
 shim_poller_new(spdk_poller_fn fn, void *py, int epfd, uint64_t period_us)
 {
 	struct spdk_py_poller *p;
 
-	if (spdk_get_thread() == NULL) {
+	if (!shim_thread_takes_pollers()) {
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
@@ -89,11 +100,16 @@ spdk_py_poller_unregister(struct spdk_py_poller *p)
 	free(p);
 }
 
-/* This SPDK thread, as a number (0: not on one): a key Python files per-thread state under. */
+/* This SPDK thread, as a number (0: not on one): a key Python files
+ * per-thread state under. Its id, never reused (an address would be, by a
+ * thread made after one exited).
+ */
 uintptr_t
 spdk_py_thread_key(void)
 {
-	return (uintptr_t)spdk_get_thread();
+	struct spdk_thread *thread = spdk_get_thread();
+
+	return thread != NULL ? spdk_thread_get_id(thread) : 0;
 }
 
 struct shim_later {
@@ -118,8 +134,12 @@ shim_later_fire(void *arg)
 int
 spdk_py_call_later(uint64_t delay_us, void *cb_arg)
 {
-	struct shim_later *later = calloc(1, sizeof(*later));
+	struct shim_later *later;
 
+	if (!shim_thread_takes_pollers()) {
+		return -ESRCH;
+	}
+	later = calloc(1, sizeof(*later));
 	if (later == NULL) {
 		return -ENOMEM;
 	}
@@ -138,10 +158,14 @@ shim_message_arrive(void *cb_arg)
 	python_done(cb_arg, 0);
 }
 
-/* python_done(cb_arg, 0) on thread, from any thread (an SPDK one or not). */
+/* python_done(cb_arg, 0) on thread, from any thread (an SPDK one or not);
+ * -ESRCH for a thread that has exited (SPDK aborts on a message to one). */
 int
 spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg)
 {
+	if (spdk_thread_is_exited(thread)) {
+		return -ESRCH;
+	}
 	return spdk_thread_send_msg(thread, shim_message_arrive, cb_arg);
 }
 

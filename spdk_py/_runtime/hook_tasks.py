@@ -94,7 +94,7 @@ class _Carrier:
     def new_driver(self) -> None:
         self.driver: Any = _driver(self.inline)
         next(self.driver)
-        self.drive = functools.partial(self.context.run, self.driver.send)
+        self.drive = functools.partial(self.context.run, self.driver.send)  # type: ignore[call-arg]
 
 
 class HookTasks:
@@ -119,9 +119,17 @@ class HookTasks:
     def begin(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         carrier = self._carriers.get(loop)
+        if carrier is None:
+            self._forget_exited()
         if carrier is None or carrier.task.done():
             carrier = self._carriers[loop] = _Carrier(self, loop)
         self._enter(carrier)
+
+    def _forget_exited(self) -> None:
+        """The carriers of loops whose SPDK thread exited: dropped (their idle
+        tasks never run again; asyncio is told not to mind)."""
+        for loop in [loop for loop in self._carriers if getattr(loop, "exited", False)]:
+            self._carriers.pop(loop).task._log_destroy_pending = False
 
     def end(self) -> None:
         if self.current is not None:

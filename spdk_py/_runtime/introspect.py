@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from types import ModuleType
 
-from spdk_py._runtime import completion, disk_registry, rpc, vbdev
+from spdk_py._runtime import completion, disk_registry, loop, rpc, vbdev
 
 # The plugin modules loaded (the host's list, set at start).
 plugins: list[ModuleType] = []
@@ -15,6 +15,7 @@ def spdk_py_get_objects(params: dict) -> dict:
     """Counts of the Python objects the shim may still call into."""
     return {"vbdevs": len(vbdev.live()), "disks": len(disk_registry.disks),
             "waiters": completion.pending(),
+            "loops": loop.count(),
             "plugins": [p.__name__ for p in plugins],
             "python": "%d.%d.%d" % sys.version_info[:3],
             "switch_interval_s": sys.getswitchinterval()}

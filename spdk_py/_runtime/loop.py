@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import heapq
 import os
+import select
 import selectors
 import traceback
 from asyncio import events
@@ -37,12 +38,29 @@ EXECUTOR_WORKERS = 8
 
 
 class _Selector(selectors.EpollSelector):
-    """The loop's selector (epoll: C polls its set): no system call while nothing is watched."""
+    """The loop's selector (epoll: C polls its set): its epoll fd made when
+    the first fd is watched (a loop that never watches one holds none), and
+    no system call while nothing is watched."""
+
+    def __init__(self) -> None:
+        selectors._BaseSelectorImpl.__init__(self)  # type: ignore[attr-defined]
+        self._epoll: Any = None
+
+    @property
+    def _selector(self) -> Any:  # (what EpollSelector's methods use)
+        if self._epoll is None:
+            self._epoll = select.epoll()
+        return self._epoll
 
     def select(self, timeout: Optional[float] = None) -> list:
         if not self.get_map():
             return []
         return super().select(0)
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+        selectors._BaseSelectorImpl.close(self)  # type: ignore[attr-defined]
 
 
 _base_call_soon = asyncio.BaseEventLoop._call_soon
@@ -53,6 +71,7 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     def __init__(self, thread: Any) -> None:
         self._spdk_thread = thread
+        self.exited = False            # its SPDK thread is gone (_forget_exited)
         self._poller: Any = None       # runs one iteration, while there is one to run
         self._awake = False
         self._timer: Any = None        # an SPDK timer for the earliest call_at
@@ -107,19 +126,40 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
             self._write_to_self()
             return
         self._awake = True
-        self._poller = Poller(self._step, 0)
+        try:
+            self._poller = Poller(self._step, 0)
+        except MemoryError:
+            # A message that raced the thread's exit: SPDK takes no new
+            # poller there. What is ready runs now (a carrier's cancel).
+            self._awake = False
+            for _ in range(100):
+                if not self._ready:
+                    break
+                self._run_once()
 
     # Where callbacks come from: now, later, from another thread, from a socket.
     def _call_soon(self, callback: Any, args: Any, context: Any) -> Any:
+        handle = _base_call_soon(self, callback, args, context)  # (no super(): per callback)
         if not self._awake:
             self._wake()
-        return _base_call_soon(self, callback, args, context)  # (no super(): per callback)
+        return handle
 
     def call_at(self, when: float, callback: Any, *args: Any, context: Any = None) -> Any:
         handle = super().call_at(when, callback, *args, context=context)
         if self._timer_when is None or when < self._timer_when:
             self._arm_timer()
         return handle
+
+    def _timer_handle_cancelled(self, handle: Any) -> None:
+        super()._timer_handle_cancelled(handle)
+        if self._timer_cancelled_count == len(self._scheduled):
+            # Only cancelled timers left (asyncio.timeout's, an I/O done in
+            # time): no SPDK timer kept for them, or the thread could not exit.
+            for cancelled in self._scheduled:
+                cancelled._scheduled = False
+            self._scheduled.clear()
+            self._timer_cancelled_count = 0
+            self._arm_timer()
 
     def _arm_timer(self) -> None:
         """An SPDK timer for the earliest timer not yet due (the loop wakes then)."""
@@ -139,7 +179,10 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
         self._timer_when = when
         if when is not None:
             delay_us = max(1, int((when - self.time()) * 1e6))
-            self._timer = Timer(delay_us, self._timer_fired)
+            try:
+                self._timer = Timer(delay_us, self._timer_fired)
+            except MemoryError:  # the thread has exited: nothing runs later
+                self._timer_when = None
 
     def _timer_fired(self) -> None:
         self._timer = self._timer_when = None
@@ -147,9 +190,15 @@ class SpdkEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
 
     def _write_to_self(self) -> None:
         """call_soon_threadsafe's wake-up, from any thread: a message to the loop's."""
+        if self.exited:
+            return
         try:
             self._spdk_thread.send(self._wake)
-        except Exception as exc:  # the thread is gone: nothing runs this loop any more
+        except (LookupError, ProcessLookupError):
+            # The thread has exited (its tasks held no I/O: SPDK ends a
+            # thread only once its channels are gone): nothing to run.
+            self.exited = True
+        except Exception as exc:
             log.error("asyncio: cannot wake the loop of %s: %s" % (self._spdk_thread.name, exc))
 
     def _make_self_pipe(self) -> None:
@@ -232,9 +281,31 @@ def enter(key: Optional[int] = None) -> Optional[SpdkEventLoop]:
         if not key:
             events._set_running_loop(None)
             return None
+        _forget_exited()
         loop = _loops[key] = SpdkEventLoop(current())
     events._set_running_loop(loop)
     return loop
+
+
+def _forget_exited() -> None:
+    """The loops of SPDK threads that have exited (bdevperf's jobs, a
+    transport's poll groups), dropped as a new one is made: their epoll fds
+    closed, nothing of theirs kept."""
+    for key in [k for k in _loops if _exited(k)]:
+        loop = _loops.pop(key)
+        loop.exited = True  # (what keeps state per loop drops it: hook_tasks)
+        loop._selector.close()
+
+
+def count() -> int:
+    """How many loops are kept (one per SPDK thread that has entered Python)."""
+    return len(_loops)
+
+
+def _exited(key: int) -> bool:
+    ffi, lib = binding.ffi, binding.lib
+    thread = lib.spdk_thread_get_by_id(key)
+    return thread == ffi.NULL or bool(lib.spdk_thread_is_exited(thread))
 
 
 def get() -> SpdkEventLoop:

@@ -37,6 +37,9 @@ DEFAULT_CPUMASK = "0x1"
 # In the test guest (QEMU TCG) an app starts several times slower: v26.05's
 # spdk_tgt took 25 s from exec to Python there, 16 of them in DPDK's EAL.
 START_TIMEOUT = 120.0 if os.environ.get("SPDK_PY_GUEST") else 30.0
+# How long stop() waits after SIGTERM before SIGKILL: in the TCG guest, an
+# NVMe/TCP host took up to 15 s to exit cleanly on a loaded machine.
+STOP_TIMEOUT = 60.0 if os.environ.get("SPDK_PY_GUEST") else 10.0
 RPC_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
 
@@ -244,7 +247,7 @@ class SpdkProcess:
         """Calls ``method`` with keyword params (None values are dropped)."""
         return self.rpc_raw(method, {k: v for k, v in params.items() if v is not None})
 
-    def stop(self, timeout: float = 10.0) -> int | None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """SIGTERM, wait ``timeout`` s, SIGKILL; removes hugepage files; returns the exit code.
 
         Safe to call more than once; returns None if the process never started.

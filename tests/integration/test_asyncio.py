@@ -107,13 +107,15 @@ def test_a_task_that_never_ends_is_cancelled_at_the_ios_timeout(spdk_app, py_env
 
 @pytest.mark.parametrize("how", ["delete", "shutdown"])
 def test_delete_or_shutdown_with_tasks_pending_ends_their_ios(spdk_app, py_env, how):
-    # Every read waits for ever (stuck_after: the examine's reads first);
-    # bdevperf keeps 16 out from each of two reactors (-C). A delete or the
-    # app's stop, on the first, cancels the tasks of both (each on its own
-    # thread) and fails their I/Os: none is lost, nothing hangs.
+    # Every read waits for ever; bdevperf keeps 16 out from each of two
+    # reactors (-C). A delete or the app's stop, on the first, cancels the
+    # tasks of both (each on its own thread) and fails their I/Os: none is
+    # lost, nothing hangs (bdevperf waits for every I/O before it reports).
+    # (-f: modern bdevperf would otherwise stop the app at its jobs' first
+    # failed I/O, racing the delete's unregister; 20.07's then runs its -t.)
     perf = spdk_app("bdevperf", env=py_env(PLUGINS), mem_mb=512, cpumask="0x3",
                     config=config(disk("Stuck0", stuck=True, timeout_ms=600000)),
-                    args=["-z", "-C", "-q", 16, "-o", 4096, "-w", "randread", "-t", 30])
+                    args=["-z", "-C", "-f", "-q", 16, "-o", 4096, "-w", "randread", "-t", 8])
     thread, outcome = perform_tests_in_background(perf, 30)
     deadline = time.monotonic() + 20
     while perf.rpc("bdev_python_disk_get_stats", name="Stuck0")["pending"] < 32:
@@ -182,3 +184,21 @@ def test_idle_loops_cost_a_reactor_nothing(spdk_app, py_env):
     started = time.monotonic()
     assert target.stop(timeout=30) == 0
     assert time.monotonic() - started < 5 and "got timeout" not in target.log_text()
+
+
+def test_the_loops_of_exited_threads_are_dropped(spdk_app, py_env):
+    # bdevperf makes SPDK threads for each run's jobs (modern SPDK ends them
+    # with the run; 20.07 keeps them): each enters Python (the async disk's
+    # I/O) and gets a loop. Loops grow no faster than SPDK's live threads.
+    perf = spdk_app("bdevperf", env=py_env(PLUGINS), mem_mb=512, cpumask="0x3",
+                    config=config(disk("Async0")),
+                    args=["-z", "-C", "-q", 8, "-o", 4096, "-w", "randread", "-t", 1])
+    loops, threads = [], []
+    for _ in range(3):
+        thread, outcome = perform_tests_in_background(perf, 1)
+        thread.join(timeout=60)
+        assert not thread.is_alive() and "error" not in outcome, outcome
+        loops.append(perf.rpc("spdk_py_get_objects")["loops"])
+        threads.append(len(perf.rpc("thread_get_stats")["threads"]))
+    assert loops[0] >= 2, (loops, threads)
+    assert loops[2] - loops[1] <= threads[2] - threads[1], (loops, threads)
