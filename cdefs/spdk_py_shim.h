@@ -127,6 +127,8 @@ void *spdk_py_io_nvme_cmd(struct spdk_bdev_io *bdev_io);
 void *spdk_py_io_bounce(struct spdk_bdev_io *bdev_io, size_t *len);
 uint64_t spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io, bool task_ends);
 void spdk_py_pause(bool paused);
+void spdk_py_set_together(bool together);
+bool spdk_py_together(void);
 int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
 int spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *out,

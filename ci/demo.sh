@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/setup.sh
-exec .venv/bin/python -m spdk_py demo "$@"
+. ci/python.sh
+exec "$VENV/bin/python" -m spdk_py demo "$@"

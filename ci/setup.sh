@@ -2,17 +2,14 @@
 # Everything a fresh machine needs, idempotent: a second run does no work.
 #   SPDK (fetched and built into a cache keyed by its source hash, or $SPDK_DIR),
 #   hugepages, the emulated-NVMe guest (QEMU, a Debian kernel, its initramfs),
-#   the project venv (.venv) and the plugin shim.
+#   the project venv (.venv; PYTHON= another interpreter: ci/python.sh) and
+#   the plugin shim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
-PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var("Py_ENABLE_SHARED"))'; then
-	echo "spdk_py embeds Python: $PYTHON must be built with a shared libpython (--enable-shared)" >&2
-	exit 1
-fi
+. ci/python.sh
 
 # Debian's own python3 has its venv module and its headers (the shim embeds
 # Python) in packages of their own.
@@ -29,15 +26,15 @@ say "hugepages"
 say "emulated-NVMe guest"
 "$PYTHON" -m spdk_py guest setup
 
-say "venv (.venv)"
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+say "venv ($VENV, $("$PYTHON" -c 'import sys; print(sys.version.split()[0], sys.abiflags)'))"
+stamp=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -e "$stamp" ]; then
-	[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-	.venv/bin/python -m pip install --quiet --upgrade pip
-	.venv/bin/python -m pip install --quiet -e '.[test,bench]'
-	rm -f .venv/.installed-*
+	[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+	"$VENV/bin/python" -m pip install --quiet --upgrade pip
+	"$VENV/bin/python" -m pip install --quiet -e '.[test,bench]'
+	rm -f "$VENV"/.installed-*
 	touch "$stamp"
 fi
 
 say "plugin shim"
-.venv/bin/python -m spdk_py shim build
+"$VENV/bin/python" -m spdk_py shim build

@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/setup.sh
-.venv/bin/python -m pytest tests "$@"
+. ci/python.sh
+"$VENV/bin/python" -m pytest tests --durations=15 "$@"
 exec ci/sanitize.sh "$@"

@@ -5,10 +5,10 @@
  * read gets its buffer first, as a base bdev's read must). Python writes a
  * status per I/O, or routes it to the disk's bases (shim_base_bdevs.c), or
  * keeps it for later (shim_disk_later.c); C finishes the batch once it has
- * left Python. Where the batch runs: on this reactor if Python is free; handed
- * to the reactor in Python if it is not (shim_gate.c); on the Python thread
- * for a disk whose hooks feed worker threads. C owns every I/O: one Python
- * left untaken is failed.
+ * left Python. Where the batch runs: on this reactor (with every reactor's,
+ * free-threaded); with a GIL, handed to the reactor in Python if it is busy
+ * (shim_gate.c); on the Python thread for a disk whose hooks feed worker
+ * threads. C owns every I/O: one Python left untaken is failed.
  */
 
 #include "shim_internal.h"
@@ -167,15 +167,15 @@ shim_disk_send(struct spdk_py_disk_channel *ch)
 	return ch->batch->n;
 }
 
-/* A batch may be handed to another reactor in Python (spdk_py_hand_over)
- * only if the disk's hooks may run on any thread: no routes to bases bound
- * to the channel's thread, and not a disk whose batches go to the Python
- * thread anyway.
+/* A batch may be handed over (spdk_py_hand_over) only while reactors take
+ * turns in Python, and if the disk's hooks may run on any thread: no routes
+ * to bases bound to this thread, no batches for the Python thread.
  */
 static bool
 shim_disk_may_hand(const struct spdk_py_disk_channel *ch)
 {
-	return !ch->disk->routes && !ch->disk->off_reactor && !ch->disk->async_hooks;
+	return !ch->disk->routes && !ch->disk->off_reactor && !ch->disk->async_hooks &&
+	       !spdk_py_together();
 }
 
 /* Python is busy elsewhere: this channel's batch to whoever holds it. */
@@ -205,9 +205,9 @@ shim_disk_poll(void *arg)
 		 * before it saw the batch, so run what is handed if Python is free
 		 * now. The batch's return ends this.
 		 */
-		if (spdk_py_try_lock_executor() == 0) {
+		if (spdk_py_try_enter() == 0) {
 			spdk_py_run_handed();
-			spdk_py_unlock_executor();
+			spdk_py_leave();
 		}
 		return SPDK_POLLER_IDLE;
 	}
@@ -218,8 +218,8 @@ shim_disk_poll(void *arg)
 	if (ch->disk->off_reactor) {
 		return shim_disk_send(ch) ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 	}
-	if (spdk_py_try_lock_executor() != 0) {
-		/* Another reactor is in Python: hand it the batch, or poll again. */
+	if (spdk_py_try_enter() != 0) {
+		/* Python is busy (another reactor, a reload): hand over, or poll again. */
 		if (shim_disk_may_hand(ch)) {
 			return shim_disk_hand(ch) ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 		}
@@ -228,7 +228,7 @@ shim_disk_poll(void *arg)
 	spdk_py_disk_report_failures(ch);
 	n = shim_disk_run(ch);
 	handed = spdk_py_run_handed();
-	spdk_py_unlock_executor();
+	spdk_py_leave();
 	/* Completions (and the submissions they start above us) out of the
 	 * lock: another reactor's batch goes into Python meanwhile.
 	 */

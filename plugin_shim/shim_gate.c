@@ -3,12 +3,16 @@
  * The gate into Python: when a reactor may run Python, and where Python's
  * work runs when it may not.
  *
- * One reactor runs Python at a time (the executor lock). A reactor takes it
- * only with trylock: one that finds Python busy goes on with its C work and
- * tries again at its next poll, instead of waiting for the GIL. A hot reload
- * pauses what would enter Python and swaps the code while it holds the lock.
- * A reactor that finds Python busy may hand its batch to the holder, which
- * runs it before it leaves Python (the handed stack).
+ * With a GIL, one reactor runs Python batches at a time (the executor
+ * lock). A reactor takes it only with trylock: one that finds Python busy
+ * goes on with its C work and tries again at its next poll, instead of
+ * waiting for the GIL. A reactor that finds Python busy may hand its batch
+ * to the holder, which runs it before it leaves Python (the handed stack).
+ * With no GIL (a free-threaded CPython), or with the lock turned off
+ * (SPDK_PY_EXECUTOR_LOCK=off: the GIL alone then serializes, which is how
+ * CI runs this path), reactors run their batches together: each takes the
+ * lock shared. A hot reload pauses what would enter Python and swaps the
+ * code while it holds the lock exclusively, in every mode.
  *
  * The Python thread: one pthread that runs Python's work for reactors, so a
  * reactor never waits for the GIL behind Python worker threads. Workers that
@@ -27,7 +31,10 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
-static pthread_mutex_t g_py_executor = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t g_py_executor = PTHREAD_RWLOCK_INITIALIZER;
+
+/* Set once, as Python starts (before any batch): batches share the lock. */
+static bool g_py_together;
 
 /* While set, I/Os on Python's path wait in their channel's queue (a reload
  * swaps the code meanwhile); completions still flow.
@@ -50,21 +57,50 @@ spdk_py_paused(void)
 	return __atomic_load_n(&g_python_paused, __ATOMIC_RELAXED);
 }
 
+/* Reactors enter Python together from now on (Python's start says so). */
+void
+spdk_py_set_together(bool together)
+{
+	__atomic_store_n(&g_py_together, together, __ATOMIC_SEQ_CST);
+}
+
+bool
+spdk_py_together(void)
+{
+	return __atomic_load_n(&g_py_together, __ATOMIC_RELAXED);
+}
+
+/* A batch into Python (a reactor's, the Python thread's): 0 when it may run
+ * now. Never waits.
+ */
+int
+spdk_py_try_enter(void)
+{
+	return spdk_py_together() ? pthread_rwlock_tryrdlock(&g_py_executor)
+	       : pthread_rwlock_trywrlock(&g_py_executor);
+}
+
+void
+spdk_py_leave(void)
+{
+	pthread_rwlock_unlock(&g_py_executor);
+}
+
 /* For code that must not run while a reactor is in a Python batch: never
- * blocks (the caller holds the GIL, which the batch's reactor may be waiting
- * for), so it says 0 when it got the lock.
+ * blocks (the caller may hold the GIL, which the batch's reactor may be
+ * waiting for), so it says 0 when it got the lock.
  */
 int
 spdk_py_try_lock_executor(void)
 {
-	return pthread_mutex_trylock(&g_py_executor);
+	return pthread_rwlock_trywrlock(&g_py_executor);
 }
 
-/* Python's code may change again; another reactor may enter it. */
+/* Python's code may change again; batches may enter it. */
 void
 spdk_py_unlock_executor(void)
 {
-	pthread_mutex_unlock(&g_py_executor);
+	pthread_rwlock_unlock(&g_py_executor);
 }
 
 /* Onto a stack of jobs, with no lock (the pusher never waits). */
@@ -172,11 +208,11 @@ shim_python_thread(void *arg)
 		 * takes the executor lock only with trylock, before the GIL, as this
 		 * thread does.
 		 */
-		while (spdk_py_try_lock_executor() != 0) {
+		while (spdk_py_try_enter() != 0) {
 			usleep(10);
 		}
 		shim_jobs_run(job);
-		spdk_py_unlock_executor();
+		spdk_py_leave();
 	}
 	return NULL;
 }

@@ -414,6 +414,8 @@ void spdk_py_disk_track_pending(struct spdk_py_disk_channel *ch, struct spdk_py_
 /* The gate into Python (shim_gate.c): the pause, the batches handed to
  * whoever holds Python, the Python thread.
  */
+int spdk_py_try_enter(void);
+void spdk_py_leave(void);
 bool spdk_py_paused(void);
 void spdk_py_hand_over(struct spdk_py_job *job);
 int spdk_py_run_handed(void);

@@ -159,14 +159,14 @@ shim_channel_poll(void *arg)
 		}
 		return SPDK_POLLER_IDLE;
 	}
-	if (spdk_py_try_lock_executor() != 0) {
+	if (spdk_py_try_enter() != 0) {
 		return SPDK_POLLER_BUSY;
 	}
 	n = shim_run_completions(py_ch);
 	if (!spdk_py_paused()) {
 		n += shim_run_submissions(py_ch);
 	}
-	spdk_py_unlock_executor();
+	spdk_py_leave();
 	return n ? SPDK_POLLER_BUSY : SPDK_POLLER_IDLE;
 }
 

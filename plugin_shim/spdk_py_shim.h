@@ -265,10 +265,13 @@ uint64_t spdk_py_disk_defer(struct spdk_bdev_io *bdev_io, struct spdk_py_later_b
 void spdk_py_later_buf_put(struct spdk_py_later_buf *buf);
 uint64_t spdk_py_disk_keep(struct spdk_bdev_io *bdev_io);
 
-/* The gate into Python (shim_gate.c): the executor lock a hot reload takes,
- * its pause, and the Python thread.
+/* The gate into Python (shim_gate.c): the executor lock (batches share it
+ * when reactors run Python together; a hot reload takes it alone), the
+ * reload's pause, and the Python thread.
  */
 void spdk_py_pause(bool paused);
+void spdk_py_set_together(bool together);
+bool spdk_py_together(void);
 int spdk_py_try_lock_executor(void);
 void spdk_py_unlock_executor(void);
 int spdk_py_python_thread_start(const int *cpus, int ncpus);

@@ -37,9 +37,10 @@ table by I/O type, rebuilt in bases_changed()).
 from __future__ import annotations
 
 import errno
+import threading
 from typing import Any, Callable, Iterable, Optional
 
-from spdk_py import log
+from spdk_py import log, thread
 from spdk_py._runtime import base_bdevs as _routing
 from spdk_py.bdev import BdevEvent, IoType
 from spdk_py.bdev_desc import BdevDesc
@@ -60,12 +61,20 @@ class BaseBdev:
         self.name = name
         self.slot = slot  # its bit in a route's mask
         self._state = state
-        self.errors = 0
-        self.ios = 0  # children sent from Python (C counts its own)
+        self.errors = 0  # (under the owner's lock)
+        self._ios = thread.local(lambda: [0])  # children sent from Python, per thread
         self.desc = BdevDesc.open(name, claim=True,
                                   on_event=lambda desc, event: owner._event(self, event))
         # What it does, read while it is open: a removed base is asked later.
         self.io_types = frozenset(t for t in IoType if self.desc.supports(t))
+
+    @property
+    def ios(self) -> int:
+        """Children sent from Python, on every thread (C counts its own)."""
+        return sum(n[0] for n in self._ios.values())
+
+    def count_io(self) -> None:
+        self._ios.get()[0] += 1
 
     @property
     def state(self) -> str:
@@ -73,8 +82,9 @@ class BaseBdev:
 
     @state.setter
     def state(self, state: str) -> None:
-        self._state = state
-        self.owner._bases_changed()
+        with self.owner._state_lock:
+            self._state = state
+            self.owner._bases_changed()
 
     @property
     def usable(self) -> bool:
@@ -92,7 +102,9 @@ class BaseBdev:
     def fail(self, why: str, removed: bool = False) -> None:
         """Send the base no more I/O. A failed I/O is an error; a removal (its
         bdev deleted, its device gone) a notice, as SPDK's raid logs one."""
-        if self.state != FAILED:
+        with self.owner._state_lock:  # (reactors' children fail at once)
+            if self.state == FAILED:
+                return
             say = log.notice if removed else log.error
             say("%s: base bdev %s %s: going on without it"
                 % (self.owner.name, self.name, "removed" if removed else "failed (%s)" % why))
@@ -132,6 +144,10 @@ class MultiBaseDisk(Disk):
             raise ValueError("base_bdevs must be a non-empty list of bdev names")
         if len(set(names)) != len(names):
             raise ValueError("base_bdevs names a bdev twice")
+        # Base states, and what bases_changed() rebuilds from them: hooks on
+        # every reactor and the app thread change them (held for bookkeeping
+        # only, never across an I/O).
+        self._state_lock = threading.RLock()
         super().open(params)
         self.bases = []
         try:
@@ -182,9 +198,10 @@ class MultiBaseDisk(Disk):
         """A base came, went or changed state: override to rebuild what route uses."""
 
     def _bases_changed(self) -> None:
-        _routing.bases_changed(self._routing_engine())
-        if hasattr(self, "bases") and not self._gone:
-            self.bases_changed()
+        with self._state_lock:  # (each rebuild sees the newest states, and is the last stored)
+            _routing.bases_changed(self._routing_engine())
+            if hasattr(self, "bases") and not self._gone:
+                self.bases_changed()
 
     def forwarding_writes(self) -> int:
         """Writes route() sent to the bases that are still out, on every thread."""
@@ -223,7 +240,7 @@ class MultiBaseDisk(Disk):
         """Child I/O method ("read_blocks", "write_blocks", "unmap_blocks", ...)
         on base from this thread; cb(status) exactly once, on this thread (now,
         with -ENODEV or the refusal's errno, if the base cannot take it)."""
-        base.ios += 1
+        base.count_io()
         try:
             ch = base.channel()
             io = getattr(ch, method)
@@ -236,7 +253,8 @@ class MultiBaseDisk(Disk):
 
     def child_failed(self, base: BaseBdev, status: int) -> None:
         """A child I/O failed: count it; the default fails the base (degrade)."""
-        base.errors += 1
+        with self._state_lock:
+            base.errors += 1
         base.fail("an I/O failed: %s" % errno.errorcode.get(-status, status))
 
     def base_event(self, base: BaseBdev, event: int) -> None:

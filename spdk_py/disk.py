@@ -51,15 +51,16 @@ goes), never the hook's buf: the I/O completes on its own SPDK thread,
 exactly once; one still pending after ``timeout_ms`` fails, and its late
 completion is dropped (and logged).
 
-Which thread runs a hook: the I/O's own reactor, or, on 2 or more reactors,
-whichever reactor is in Python when the batch comes (a reactor that finds
-Python busy hands its batch over, and gets it back by message): a hook may
-run on another reactor than its I/O's (the I/O still completes on its own).
-One batch runs at a time in the process, so a hook never runs at once with
-another hook; an RPC handler, a poller or a message runs outside that lock
-and may interleave with a batch at Python's thread switches (spdk_py.vbdev
-says how to share state with one). A disk that routes to bases never hands
-its batches over.
+Which thread runs a hook: the I/O's own reactor. With a GIL, on 2 or more
+reactors, one batch runs at a time in the process, and a reactor that finds
+Python busy hands its batch to the one in Python (it comes back by message):
+a hook may then run on another reactor than its I/O's (the I/O still
+completes on its own); a disk that routes to bases never hands its batches
+over. Free-threaded (3.14t), every reactor runs its own batches at once: the
+same hook runs on several reactors together. Either way an RPC handler, a
+poller or a message may run at the same time as a batch: keep per-I/O state
+per thread (spdk_py.thread.local) and share only what hooks read (the
+manual's Threads page, "Reactors in Python together").
 
 Off the reactor: a disk whose hooks hand their work to Python worker
 threads (spdk_py.workers: an object store's client) sets ``off_reactor =

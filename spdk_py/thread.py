@@ -23,10 +23,12 @@ Per-thread state and spdk_for_each_channel over it: spdk_py.io_device. ::
     Timer, call_later fn() once, later, unless .cancel()ed
     sleep(us)         a Future done that much later
     for_each_thread   fn() on every SPDK thread in turn; a Future done back here
+    local(factory)    a value per SPDK thread (.get() here, .values() all): what
+                      reactors running Python together must not share
 """
 from spdk_py._runtime.errors import NotOnSpdkThread
-from spdk_py._runtime.thread import (Poller, Thread, Timer, call_later, current, for_each_thread,
-                                     sleep)
+from spdk_py._runtime.thread import (Local, Poller, Thread, Timer, call_later, current,
+                                     for_each_thread, local, sleep)
 
 __all__ = ["Thread", "current", "Poller", "Timer", "call_later", "sleep", "for_each_thread",
-           "NotOnSpdkThread"]
+           "Local", "local", "NotOnSpdkThread"]

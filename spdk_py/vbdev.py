@@ -43,12 +43,14 @@ hook (at most 10 a second); the target keeps running. Every I/O completes
 exactly once. A hook's io is its handle for the length of the hook: read it
 with spdk_py.bdev_io (offset_blocks, num_blocks, buffers, ...).
 
-Hooks run on every reactor that submits I/O, one batch at a time in the
-process (the executor lock: another reactor's batch waits, or is handed to
-the reactor in Python). RPC handlers, pollers and messages run on their own
-SPDK threads outside that lock, so a handler may interleave with a batch at
-Python's thread switches: state a hook shares with a handler needs a lock,
-or one writer (set a new object, never mutate one a hook reads).
+Hooks run on every reactor that submits I/O: with a GIL one batch at a
+time in the process (the executor lock: another reactor's batch waits, or
+is handed to the reactor in Python); free-threaded (3.14t), on every
+reactor at once. RPC handlers, pollers and messages run on their own SPDK
+threads alongside, so a handler may run while a batch does: state a hook
+shares with a handler needs a lock, or one writer (set a new object, never
+mutate one a hook reads); what a hook writes per I/O (counters) is per
+thread (spdk_py.thread.local).
 
 Dispatch modes: in "python" mode, every I/O of a hooked type enters Python;
 in "hybrid" mode C forwards every I/O except those a policy routes to Python

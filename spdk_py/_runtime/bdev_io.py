@@ -10,6 +10,7 @@ of SPDK's memory.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Optional
 
 from spdk_py._runtime.binding import binding
@@ -17,17 +18,16 @@ from spdk_py._runtime.binding import binding
 NVME_CMD_BYTES = 64  # struct spdk_nvme_cmd, the NVMe specification's submission entry
 
 
-class _Batch:
-    """The batch being run: its array of struct spdk_bdev_io *, and how many."""
-
-    __slots__ = ("ios", "n")
+class _Batch(threading.local):
+    """The batch this OS thread runs: its array of struct spdk_bdev_io *, and
+    how many. Per thread: reactors run their batches at the same time when
+    no executor lock serializes them."""
 
     def __init__(self) -> None:
         self.ios: Any = None
         self.n = 0
 
 
-# One batch runs at a time (the executor lock), whichever thread runs it.
 current = _Batch()
 
 

@@ -21,9 +21,11 @@ from spdk_py._runtime.bdev import (COMPARE, FAILED, FLUSH, READ, RESET, SUCCESS,
                                    WRITE_ZEROES, io_type_name)
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, RETURNED, CoroutineType, HookTasks, returned
+from spdk_py._runtime.io_counts import IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future, then
+from spdk_py._runtime.thread import Local
 
 HOOKS = {READ: "read", WRITE: "write", COMPARE: "compare", FLUSH: "flush", UNMAP: "unmap",
          WRITE_ZEROES: "write_zeroes", RESET: "reset"}
@@ -51,13 +53,13 @@ class DiskEngine:
         ffi, lib = binding.require()
         self.owner = owner
         self.name = owner.name
-        self.exceptions = 0
+        self.counts = IoCounts(lib.SPDK_PY_NUM_IO_TYPES)
         self.deleting = False
         # What the registry does when the bdev layer, then C, let go of the disk.
         self.on_destruct: Any = lambda engine: None
         self.on_released: Any = lambda engine: None
-        self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES
-        self._views: dict[int, Any] = {}
+        # Buffers over I/O data by address, per thread: each reactor's own.
+        self._views: Local[dict[int, Any]] = Local(dict)
         # A batch's statuses, all SUCCESS, copied into C in one memmove.
         self._successes = array("i", [SUCCESS] * lib.SPDK_PY_BATCH).tobytes()
         self._statuses = frozenset(
@@ -73,10 +75,20 @@ class DiskEngine:
                                     self._statuses)
         self.bind_hooks()
 
+    @property
+    def python_ios(self) -> list[int]:
+        """I/Os Python saw, by type (summed over threads)."""
+        return self.counts.python_ios()
+
+    @property
+    def exceptions(self) -> int:
+        """Exceptions the per-I/O hooks raised (summed over threads)."""
+        return self.counts.exceptions()
+
     def bind_hooks(self) -> None:
         """Tell C what the disk advertises; again after its class changes (reload)."""
         owner = self.owner
-        self._hooks: list[Any] = [None] * len(self.python_ios)
+        self._hooks: list[Any] = [None] * self.counts.num_types
         mask = 0
         for io_type, name in HOOKS.items():
             if defines(owner, name):
@@ -119,7 +131,7 @@ class DiskEngine:
         unpack = ffi.unpack
         hooks, route, routed = self._hooks, self._route, None
         kinds, starts = unpack(types, n), unpack(offsets, n)
-        seen, present = self.python_ios, set(kinds)
+        seen, present = self.counts.here(), set(kinds)
         for io_type in present:
             seen[io_type] += kinds.count(io_type)
         # What each I/O needs in one call; what only some need, indexed.
@@ -167,7 +179,9 @@ class DiskEngine:
                    routed: Optional[list], odd: dict[int, int]) -> None:
         """Each I/O to the bases route() names (routed, for a disk with a
         route hook) or to its hook."""
-        hooks, bs, route, view = self._hooks, self.owner.block_size, self._route, self._views.get
+        hooks, bs, route = self._hooks, self.owner.block_size, self._route
+        views = self._views.get()
+        view = views.get
         for i in range(len(kinds)):
             io_type = kinds[i]
             if route is not None:
@@ -193,7 +207,7 @@ class DiskEngine:
                     address, size = datas[i], sizes[i]
                     buf = view(address)
                     if buf is None or len(buf) != size:
-                        buf = self._view(address, size)
+                        buf = self._view(views, address, size)
                     result = hook(i, starts[i] * bs, buf)
                 elif io_type == RESET:
                     result = hook(i)
@@ -209,40 +223,44 @@ class DiskEngine:
                   odd: dict[int, int]) -> None:
         """A batch of one type with data (all reads, say: what a workload
         sends), with nothing to decide per I/O."""
-        bs, view, tasks = self.owner.block_size, self._views.get, self.hook_tasks
+        bs, tasks, views = self.owner.block_size, self.hook_tasks, self._views.get()
+        view = views.get
+        slot = None  # this thread's async batch state, once a hook is async
         for i in range(len(starts)):
             address = datas[i]
             buf = view(address)
             if buf is None or len(buf) != sizes[i]:
-                buf = self._view(address, sizes[i])
+                buf = self._view(views, address, sizes[i])
             try:
                 result = hook(i, starts[i] * bs, buf)
                 if type(result) is CoroutineType:  # an async hook, up to its first wait
-                    if tasks.current is None:  # (a hook not seen as async def: a partial)
-                        tasks.begin()
-                    yielded = tasks.drive(result)
+                    if slot is None:
+                        slot = tasks.begin()
+                    yielded = slot.drive(result)
                     if yielded is RETURNED:
                         continue  # it returned None
                     result = returned(yielded)
                     if result is RETURNED:  # it waits: a task goes on with it
-                        result = tasks.adopt(yielded, i, kind, hook.__name__)
+                        result = tasks.adopt(slot, yielded, i, kind, hook.__name__)
             except Exception as exc:
-                tasks.renew()
+                if slot is not None:
+                    tasks.renew(slot)
                 odd[i] = FAILED
                 io_exception(self, hook.__name__, kind, exc)
                 continue
             if result is not None:
                 self._note(odd, i, hook, kind, result)
 
-    def _view(self, address: int, size: int) -> Any:
+    @staticmethod
+    def _view(views: dict[int, Any], address: int, size: int) -> Any:
         """A buffer over an I/O's data, kept by address: an app reuses its
         buffers, and making one costs as much as a RAM disk's hook. Only an
         I/O that names the address again uses it, for as long as its hook
         runs (a hook that keeps data past that copies it, or takes a Later)."""
-        if len(self._views) >= 4096:
-            self._views.clear()
+        if len(views) >= 4096:
+            views.clear()
         ffi = binding.ffi
-        buf = self._views[address] = ffi.buffer(ffi.cast("void *", address), size)
+        buf = views[address] = ffi.buffer(ffi.cast("void *", address), size)
         return buf
 
     # Routing to bases (spdk_py.base_bdevs).

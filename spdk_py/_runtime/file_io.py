@@ -6,6 +6,7 @@ from __future__ import annotations
 
 
 import os
+import threading
 from typing import Any, Optional
 
 from spdk_py._runtime.binding import binding
@@ -78,6 +79,7 @@ class FileAio(FileIo):
         if self.node == ffi.NULL:
             raise MemoryError("could not open a file AIO")
         self._fallocator: Optional[FileIo] = None
+        self._fallocator_lock = threading.Lock()  # (reactors' first unmaps may race)
         self._fd = fd
 
     def _submit(self, op: int, later: Any, offset: int, length: int = 0) -> Any:
@@ -90,9 +92,13 @@ class FileAio(FileIo):
     def _submit_fallocate(self, op: int, later: Any, offset: int, length: int) -> Any:
         if self.node is None:
             raise RuntimeError("this FileAio is closed")
-        if self._fallocator is None:  # made at the first: most disks never unmap
-            self._fallocator = FileIo(os.dup(self._fd), threads=1)
-        return self._fallocator._submit(op, later, offset, length)
+        fallocator = self._fallocator
+        if fallocator is None:  # made at the first: most disks never unmap
+            with self._fallocator_lock:
+                if self._fallocator is None:
+                    self._fallocator = FileIo(os.dup(self._fd), threads=1)
+                fallocator = self._fallocator
+        return fallocator._submit(op, later, offset, length)
 
     def close(self) -> None:
         if self.node is not None:

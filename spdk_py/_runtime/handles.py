@@ -15,7 +15,8 @@ def keep(obj: Any) -> Any:
     """A handle for obj (the same one again while it is kept); obj lives until release()."""
     entry = _kept.get(id(obj))
     if entry is None:
-        entry = _kept[id(obj)] = (obj, binding.ffi.new_handle(obj))
+        # setdefault: two threads keeping obj at once get the same handle.
+        entry = _kept.setdefault(id(obj), (obj, binding.ffi.new_handle(obj)))
     return entry[1]
 
 
@@ -31,4 +32,4 @@ def of(handle: Any) -> Any:
 
 def kept(kind: type | tuple[type, ...] = object) -> list:
     """The objects kept, of a kind: for introspection and reload."""
-    return [obj for obj, _ in _kept.values() if isinstance(obj, kind)]
+    return [obj for obj, _ in list(_kept.values()) if isinstance(obj, kind)]

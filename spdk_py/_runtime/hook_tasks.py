@@ -15,6 +15,7 @@ import asyncio
 import contextvars
 import functools
 import types
+from asyncio.events import _get_running_loop
 from asyncio.tasks import _enter_task, _leave_task  # (asyncio's own, C; since 3.7)
 from typing import Any, Callable, Generator, Optional
 
@@ -97,6 +98,21 @@ class _Carrier:
         self.drive = functools.partial(self.context.run, self.driver.send)  # type: ignore[call-arg]
 
 
+class _Slot:
+    """One loop's batch state for a bdev: the carrier its hooks' first steps
+    run in, and whether a batch is in it now. A loop is one SPDK thread's, so
+    a slot is used by one thread at a time, while the batches of other
+    reactors use their own."""
+
+    __slots__ = ("loop", "carrier", "drive", "entered")
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.carrier: Any = None
+        self.drive: Any = None  # what the engines call per I/O in a batch: drive(coro)
+        self.entered = False
+
+
 class HookTasks:
     """One bdev's async hooks: their first steps, their tasks, and how their I/Os end."""
 
@@ -108,72 +124,74 @@ class HookTasks:
         self.statuses = statuses      # what a hook may return
         self.tasks: dict[int, asyncio.Task] = {}  # ticket -> the task holding its I/O
         self._why: dict[int, str] = {}             # ticket -> why its task was cancelled
-        # A carrier per loop. (One batch runs at a time, under the executor
-        # lock; without it, the carriers and `current` become per thread.)
-        self._carriers: dict[Any, _Carrier] = {}
-        self._loop: Any = None
-        self.current: Optional[_Carrier] = None
-        self.drive: Any = None  # what the engines call per I/O in a batch: drive(coro)
+        self._slots: dict[Any, _Slot] = {}         # loop -> its batch state
 
     # A batch: its hooks' first steps run in the loop's carrier task.
-    def begin(self) -> None:
-        loop = self._loop = asyncio.get_running_loop()
-        carrier = self._carriers.get(loop)
-        if carrier is None:
+    def begin(self) -> _Slot:
+        """This thread's slot, in its carrier's task (again in a batch: the same)."""
+        loop = asyncio.get_running_loop()
+        slot = self._slots.get(loop)
+        if slot is None:
             self._forget_exited()
-        if carrier is None or carrier.task.done():
-            carrier = self._carriers[loop] = _Carrier(self, loop)
-        self._enter(carrier)
+            slot = self._slots[loop] = _Slot(loop)
+        elif slot.entered:
+            return slot
+        if slot.carrier is None or slot.carrier.task.done():
+            slot.carrier = _Carrier(self, loop)
+        self._enter(slot, slot.carrier)
+        return slot
 
     def _forget_exited(self) -> None:
-        """The carriers of loops whose SPDK thread exited: dropped (their idle
-        tasks never run again; asyncio is told not to mind)."""
-        for loop in [loop for loop in self._carriers if getattr(loop, "exited", False)]:
-            self._carriers.pop(loop).task._log_destroy_pending = False
+        """The slots of loops whose SPDK thread exited: dropped (their idle
+        carriers never run again; asyncio is told not to mind)."""
+        for loop in [loop for loop in list(self._slots) if getattr(loop, "exited", False)]:
+            slot = self._slots.pop(loop, None)
+            carrier = slot.carrier if slot is not None else None
+            if carrier is not None:
+                carrier.task._log_destroy_pending = False
 
     def end(self) -> None:
-        if self.current is not None:
-            _leave_task(self._loop, self.current.task)
-            self.current = self.drive = None
+        """The batch on this thread is over (if it began one)."""
+        # (No loop: an off_reactor disk's batch on the Python thread, never async.)
+        slot = self._slots.get(_get_running_loop())
+        if slot is not None and slot.entered:
+            _leave_task(slot.loop, slot.carrier.task)
+            slot.entered = False
 
-    def _enter(self, carrier: _Carrier) -> None:
-        _enter_task(self._loop, carrier.task)
-        self.current = carrier
-        self.drive = carrier.drive
+    def _enter(self, slot: _Slot, carrier: _Carrier) -> None:
+        _enter_task(slot.loop, carrier.task)
+        slot.carrier, slot.drive, slot.entered = carrier, carrier.drive, True
 
     def run(self, coro: Any, io: int, io_type: int, hook: str) -> Any:
         """The hook's first step, now (in a batch): its result, or KEPT (its
         task holds the I/O)."""
-        if self.current is None:  # (a hook not seen as async def: a partial)
-            self.begin()
+        slot = self.begin()
         try:
-            yielded = self.drive(coro)
+            yielded = slot.drive(coro)
         except BaseException:
-            self.renew()
+            self.renew(slot)
             raise
         result = returned(yielded)
         if result is RETURNED:
-            return self.adopt(yielded, io, io_type, hook)
+            return self.adopt(slot, yielded, io, io_type, hook)
         return result
 
-    def renew(self) -> None:
+    def renew(self, slot: _Slot) -> None:
         """After a hook raised through the driver (which then ended): a new one."""
-        carrier = self.current
+        carrier = slot.carrier
         if carrier is not None and carrier.driver.gi_frame is None:
             carrier.new_driver()
-            self.drive = carrier.drive
+            slot.drive = carrier.drive
 
-    def adopt(self, yielded: Any, io: int, io_type: int, hook: str) -> Any:
+    def adopt(self, slot: _Slot, yielded: Any, io: int, io_type: int, hook: str) -> Any:
         """A hook that waits on `yielded` (what the driver gave): its I/O
         kept, the carrier's task goes on with it (its driver is that hook's
         now); a new carrier for the hooks to come. KEPT."""
-        carrier = self.current
-        assert carrier is not None  # (in a batch)
+        carrier = slot.carrier
         carrier.inline[0] = False
         ticket = self.keep(io)
-        _leave_task(self._loop, carrier.task)
-        self._enter(_Carrier(self, self._loop))
-        self._carriers[self._loop] = self.current  # type: ignore[assignment]
+        _leave_task(slot.loop, carrier.task)
+        self._enter(slot, _Carrier(self, slot.loop))
         if not ticket:
             carrier.driver.close()
             carrier.task.cancel()
@@ -234,6 +252,7 @@ class HookTasks:
         loop's), by a message."""
         for ticket, task in list(self.tasks.items()):
             task.get_loop().call_soon_threadsafe(self._cancel, ticket, why)
-        for loop, carrier in list(self._carriers.items()):
-            loop.call_soon_threadsafe(carrier.task.cancel)
-        self._carriers.clear()
+        for loop, slot in list(self._slots.items()):
+            if slot.carrier is not None:
+                loop.call_soon_threadsafe(slot.carrier.task.cancel)
+        self._slots.clear()

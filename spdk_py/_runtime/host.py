@@ -18,7 +18,7 @@ from time import perf_counter_ns
 from types import ModuleType
 from typing import Any, Callable
 
-from spdk_py._runtime import (app, bdev, completion, disk_registry, introspect, log,
+from spdk_py._runtime import (app, bdev, completion, disk_registry, executor, introspect, log,
                               plugins as plugin_names, reload, rpc, vbdev_registry)
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
@@ -107,11 +107,15 @@ def install(ffi: Any, lib: Any) -> None:
             _control_exception("spdk_py start")
             return -1
         _each_plugin("init")
+        # (After the plugins' imports: a C extension not made for a
+        # free-threaded CPython turns its GIL back on.)
+        shared = executor.together()
+        lib.spdk_py_set_together(shared)
         # What start-up made lives as long as the target: out of the garbage
         # collector's full passes, which would otherwise walk it on a reactor.
         gc.freeze()
-        log.notice("spdk_py: Python %s started, plugins: %s"
-                   % (".".join(map(str, sys.version_info[:3])),
+        log.notice("spdk_py: Python %s started (%s), plugins: %s"
+                   % (".".join(map(str, sys.version_info[:3])), executor.describe(shared),
                       ", ".join(p.__name__ for p in plugins)))
         return 0
 

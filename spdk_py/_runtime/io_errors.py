@@ -36,7 +36,7 @@ _io_log_limit = _RateLimit()
 
 def io_exception(engine: Any, hook: str, io_type: int, exc: BaseException) -> None:
     """An exception on behalf of one I/O of engine's bdev: count it, log it (rate limited)."""
-    engine.exceptions += 1
+    engine.counts.here()[-1] += 1
     key = "%s %s" % (engine.name, hook)
     if _io_log_limit.allow(key):
         log.error("vbdev %s: %s raised %s: %s; failing the %s I/O"

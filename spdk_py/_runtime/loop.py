@@ -291,8 +291,10 @@ def _forget_exited() -> None:
     """The loops of SPDK threads that have exited (bdevperf's jobs, a
     transport's poll groups), dropped as a new one is made: their epoll fds
     closed, nothing of theirs kept."""
-    for key in [k for k in _loops if _exited(k)]:
-        loop = _loops.pop(key)
+    for key in [k for k in list(_loops) if _exited(k)]:  # (list(): other threads add theirs)
+        loop = _loops.pop(key, None)
+        if loop is None:  # (another thread's new loop dropped it first)
+            continue
         loop.exited = True  # (what keeps state per loop drops it: hook_tasks)
         loop._selector.close()
 

@@ -197,7 +197,7 @@ class Reload:
         # Nothing below fails short of a bug: the swap is all or nothing.
         # Under every name it is imported by (a checkout's examples.* names
         # spdk_py.examples.*' modules too).
-        for key in [k for k, m in sys.modules.items() if m is self.old]:
+        for key in [k for k, m in list(sys.modules.items()) if m is self.old]:
             sys.modules[key] = self.new
             parent, _, leaf = key.rpartition(".")
             if parent in sys.modules:

@@ -5,16 +5,19 @@ thread that registered it, a message on the thread it is sent to."""
 
 from __future__ import annotations
 
-
 import inspect
 import traceback
-from typing import Any, Callable, Optional
+from asyncio.events import _get_running_loop
+from threading import get_ident
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from spdk_py._runtime import handles, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import cancel, waiter
 from spdk_py._runtime.errors import NotOnSpdkThread
 from spdk_py._runtime.tasks import Future, new_future, spawn
+
+T = TypeVar("T")
 
 
 class Thread:
@@ -202,3 +205,39 @@ class _Message:
 
     def run(self) -> None:
         _call("for_each_thread's %r" % self.fn, self.fn)
+
+
+class Local(Generic[T]):
+    """A value per SPDK thread, made by factory() on the thread's first get():
+    what a hook keeps for its own reactor (counters, buffers, a connection),
+    so reactors running Python together never write the same object. Off
+    SPDK's threads (the Python thread of an off_reactor disk, a worker), a
+    value per OS thread. A thread's value is kept after it exits (its counts
+    still add up)."""
+
+    __slots__ = ("_factory", "_values")
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._values: dict[Any, T] = {}  # an SPDK thread's loop (or an OS thread's id) -> value
+
+    def get(self) -> T:
+        """This thread's value."""
+        # The running loop is this SPDK thread's (set as C enters Python):
+        # a lookup with no call into C.
+        key = _get_running_loop() or get_ident()
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = self._factory()
+        return value
+
+    def values(self) -> list[T]:
+        """Every thread's value so far (read from any thread: to sum counters)."""
+        return list(self._values.values())
+
+
+def local(factory: Callable[[], T]) -> Local[T]:
+    """A value per SPDK thread: ``counts = thread.local(lambda: [0, 0])``;
+    ``counts.get()[0] += 1`` in a hook; ``sum(c[0] for c in counts.values())``."""
+    return Local(factory)
+

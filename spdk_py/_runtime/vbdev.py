@@ -22,6 +22,7 @@ from spdk_py._runtime import bdev_io, completion, handles, log, vbdev_registry
 from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
+from spdk_py._runtime.io_counts import IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future, then
@@ -47,8 +48,7 @@ class VbdevEngine:
         ffi, lib = binding.require()
         self.owner = owner
         self.name = name
-        self.exceptions = 0  # raised by the per-I/O hooks
-        self.python_ios = [0] * lib.SPDK_PY_NUM_IO_TYPES  # I/Os Python saw, by type
+        self.counts = IoCounts(lib.SPDK_PY_NUM_IO_TYPES)
         self.node: Any = lib.spdk_py_vbdev_alloc(name.encode(), owner.product_name.encode(),
                                                  handles.keep(self))
         if self.node == ffi.NULL:
@@ -68,11 +68,21 @@ class VbdevEngine:
                                     lib.SPDK_PY_STATUS_FORWARD, self._statuses)
         self.bind_hooks()
 
+    @property
+    def python_ios(self) -> list[int]:
+        """I/Os Python saw, by type (summed over threads)."""
+        return self.counts.python_ios()
+
+    @property
+    def exceptions(self) -> int:
+        """Exceptions the per-I/O hooks raised (summed over threads)."""
+        return self.counts.exceptions()
+
     # Hooks.
     def _hooks(self, generic: str, prefix: str) -> tuple[list, int, bool]:
         """(bound hook by I/O type or None where C does it, their types as a bit
         mask, whether the hook is the generic one)."""
-        owner, num_types = self.owner, len(self.python_ios)
+        owner, num_types = self.owner, self.counts.num_types
         if defines(owner, generic):
             return [getattr(owner, generic)] * num_types, (1 << num_types) - 1, True
         hooks: list[Optional[Callable]] = [None] * num_types
@@ -102,7 +112,7 @@ class VbdevEngine:
     def submit_batch(self, ios: Any, types: Any, statuses: Any, n: int) -> None:
         ffi = binding.ffi
         kinds = ffi.unpack(types, n)
-        seen = self.python_ios
+        seen = self.counts.here()
         for t in set(kinds):
             seen[t] += kinds.count(t)
         hooks, generic, valid = self._submit_hooks, self._submit_generic, self._statuses
@@ -244,7 +254,7 @@ class VbdevEngine:
         def figures(out: Any) -> dict[str, Any]:
             stats: dict[str, Any] = {}
             for name, t in io_types().items():
-                if t >= len(self.python_ios):
+                if t >= self.counts.num_types:
                     continue
                 s = out.by_type[t]
                 if s.ios or s.nomem_queued:

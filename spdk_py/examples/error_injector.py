@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any, Optional
 
-from spdk_py import bdev_io
+from spdk_py import bdev_io, thread
 from spdk_py.bdev import IoStatus, IoType
 from spdk_py.jsonrpc import INVALID_PARAMS, RpcError, rpc_method
 from spdk_py.passthru import PassthruVbdev
@@ -28,8 +28,19 @@ class ErrorInjector(PassthruVbdev):
     def __init__(self, name: str, mode: str) -> None:
         super().__init__(name, mode)
         self.rules: dict[int, tuple[float, int, int]] = {}  # io_type -> (share, start, end)
-        self.injected: dict[str, int] = {}   # io_type name -> failures injected
-        self.random = random.Random(0)
+        # Per SPDK thread (hooks run on every reactor at once): failures
+        # injected by I/O type name, and the draws.
+        self._injected: thread.Local[dict[str, int]] = thread.local(dict)
+        self._random = thread.local(lambda: random.Random(0))
+
+    @property
+    def injected(self) -> dict[str, int]:
+        """Failures injected so far, by I/O type, on every thread."""
+        total: dict[str, int] = {}
+        for counts in self._injected.values():
+            for name, n in list(counts.items()):
+                total[name] = total.get(name, 0) + n
+        return total
 
     def submit_read(self, io: int) -> Optional[IoStatus]:
         return self._inject(io, IoType.READ)
@@ -41,9 +52,10 @@ class ErrorInjector(PassthruVbdev):
         rule = self.rules.get(io_type)
         if rule is not None:
             share, start, end = rule
-            if start <= bdev_io.offset_blocks(io) < end and self.random.random() < share:
+            if start <= bdev_io.offset_blocks(io) < end and self._random.get().random() < share:
                 name = io_type.name.lower()
-                self.injected[name] = self.injected.get(name, 0) + 1
+                injected = self._injected.get()
+                injected[name] = injected.get(name, 0) + 1
                 return IoStatus.FAILED
         return None  # on to the base
 

@@ -40,9 +40,10 @@ import asyncio
 import contextlib
 import errno
 import functools
+import threading
 from typing import Any, Optional
 
-from spdk_py import log, vbdev
+from spdk_py import log, thread, vbdev
 from spdk_py.bdev import IoStatus
 from spdk_py.jsonrpc import INVALID_PARAMS, RpcError, check_choice, rpc_method
 from spdk_py.passthru import PassthruVbdev
@@ -80,10 +81,13 @@ class KvPolicy(PassthruVbdev):
         # The task writes it, the hooks read it: one store, seen whole on every thread.
         self.access: Optional[str] = None
         self.connected = False
-        self.updates = self.reconnects = self.refused = 0
+        self.updates = self.reconnects = 0  # (the task's, on one thread)
+        self._refused = thread.local(lambda: [0])  # per SPDK thread: hooks run on every reactor
         self._closed = False
-        # Hooks waiting for the first answer: a Future each, on its own thread's loop.
+        # Hooks waiting for the first answer: a Future each, on its own
+        # thread's loop; hooks of every reactor and the task change the list.
         self._waiting: list[asyncio.Future[None]] = []
+        self._waiting_lock = threading.Lock()
         loop = asyncio.get_running_loop()  # this thread's (the app thread's, for the RPC)
         self._wait_until = loop.time() + wait_ms / 1000
         self._task = loop.create_task(self._watch(), name="%s: kv policy" % name)
@@ -105,7 +109,7 @@ class KvPolicy(PassthruVbdev):
         if access is None:
             access = await self._first_answer()
         if access == "ro":
-            self.refused += 1
+            self._refused.get()[0] += 1
             return IoStatus.FAILED
         return None
 
@@ -113,7 +117,8 @@ class KvPolicy(PassthruVbdev):
         """The access, once the service has answered or wait_ms is over."""
         loop = asyncio.get_running_loop()  # the I/O's thread's
         heard = loop.create_future()
-        self._waiting.append(heard)
+        with self._waiting_lock:
+            self._waiting.append(heard)
         try:
             # Again now that it is listed: the task may have answered meanwhile.
             if self.access is None and self._wait_until > loop.time():
@@ -121,8 +126,8 @@ class KvPolicy(PassthruVbdev):
         except asyncio.TimeoutError:
             pass
         finally:
-            with contextlib.suppress(ValueError):  # (not there once the task answered)
-                self._waiting.remove(heard)
+            with self._waiting_lock, contextlib.suppress(ValueError):
+                self._waiting.remove(heard)  # (not there once the task answered)
         return self.access or self.default_access
 
     # The task: on the thread that made the vbdev.
@@ -188,7 +193,8 @@ class KvPolicy(PassthruVbdev):
             log.notice("%s: access %s (%s)" % (self.name, value, self.key))
         self.access = value
         self.updates += 1
-        waiting, self._waiting = self._waiting, []
+        with self._waiting_lock:
+            waiting, self._waiting = self._waiting, []
         for heard in waiting:
             heard.get_loop().call_soon_threadsafe(_wake, heard)
 
@@ -209,6 +215,11 @@ class KvPolicy(PassthruVbdev):
                 "access": self.access or self.default_access, "heard": self.access is not None,
                 "connected": self.connected, "updates": self.updates,
                 "reconnects": self.reconnects, "refused": self.refused}
+
+    @property
+    def refused(self) -> int:
+        """Changing I/Os refused so far, on every thread."""
+        return sum(n[0] for n in self._refused.values())
 
     def config_params(self) -> dict[str, Any]:
         return {"base_bdev_name": self.base_name, "name": self.name, "kv_host": self.kv_host,

@@ -202,7 +202,7 @@ class Mirror(MultiBaseDisk):
                 later.done() if ok[0] else later.fail()
         for base in targets:
             if method == "reset":
-                base.ios += 1
+                base.count_io()
                 try:
                     base.channel().reset(cb=functools.partial(one, base))
                 except OSError as exc:
@@ -213,13 +213,14 @@ class Mirror(MultiBaseDisk):
 
     def child_failed(self, base: BaseBdev, status: int) -> None:
         super().child_failed(base, status)
-        if self.resync is not None and self.resync["base"] is base:
+        resync = self.resync  # (read once: the resync may end meanwhile, on the app thread)
+        if resync is not None and resync["base"] is base:
             log.error("%s: resync of %s stopped: it failed" % (self.name, base.name))
 
     # Resync: a base brought online by copying, in chunks, from an online one.
     def start_resync(self, base: BaseBdev) -> None:
         self.resync = {"base": base, "done_blocks": 0, "total_blocks": self.num_blocks}
-        self.bases_changed()
+        self._bases_changed()  # (under the state lock: a reactor's fail() rebuilds too)
         task = asyncio.get_running_loop().create_task(
             self._resync(base), name="%s resync of %s" % (self.name, base.name))
         task.add_done_callback(lambda t: t.exception())  # logged inside; retrieved here
@@ -249,7 +250,7 @@ class Mirror(MultiBaseDisk):
             log.notice("%s: %s is in sync: online" % (self.name, base.name))
         finally:
             self.resync = None
-            self.bases_changed()
+            self._bases_changed()
 
     async def _drain_routed_writes(self) -> None:
         """Writes routed in C before the resync began hold no range: wait for

@@ -38,11 +38,14 @@ class RamDisk(Disk):
         self.data, self.view = storage(self.num_blocks * self.block_size)
 
     def resize(self, num_blocks: int) -> None:
+        # (On the app thread, while hooks may run on every reactor: the old
+        # view stays valid for a hook that holds it, and goes with its last
+        # user. A write racing the copy may land in the old memory: resize a
+        # disk that is quiet, as SPDK's own bdevs expect.)
         data, view = storage(num_blocks * self.block_size)
         kept = min(len(view), len(self.view))
         view[:kept] = self.view[:kept]
-        self.view.release()
-        self.data, self.view = data, view  # the old memory goes with its last view
+        self.data, self.view = data, view
 
     def read(self, io: int, offset: int, buf: Any) -> None:
         buf[:] = self.view[offset:offset + len(buf)]

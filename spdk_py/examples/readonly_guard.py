@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
-from spdk_py import bdev_io
+from spdk_py import bdev_io, thread
 from spdk_py.bdev import IoStatus
 from spdk_py.jsonrpc import INVALID_PARAMS, RpcError, rpc_method
 from spdk_py.passthru import PassthruVbdev
@@ -25,7 +25,12 @@ class ReadonlyGuard(PassthruVbdev):
     def __init__(self, name: str, mode: str, lba_start: int, lba_end: int) -> None:
         super().__init__(name, mode)
         self.lba_start, self.lba_end = lba_start, lba_end
-        self.refused = 0
+        self._refused = thread.local(lambda: [0])  # per SPDK thread: hooks run on every reactor
+
+    @property
+    def refused(self) -> int:
+        """Changing I/Os refused so far, on every thread."""
+        return sum(n[0] for n in self._refused.values())
 
     def submit_write(self, io: int) -> Optional[IoStatus]:
         return self._guard(io)
@@ -39,7 +44,7 @@ class ReadonlyGuard(PassthruVbdev):
     def _guard(self, io: int) -> Optional[IoStatus]:
         start = bdev_io.offset_blocks(io)
         if start < self.lba_end and start + bdev_io.num_blocks(io) > self.lba_start:
-            self.refused += 1
+            self._refused.get()[0] += 1
             return IoStatus.FAILED
         return None
 

@@ -49,24 +49,32 @@ class XorVbdev(PassthruVbdev):
         self.set_key(key)
 
     def set_key(self, key: bytes) -> None:
-        self.key = key
-        self._masks: dict[tuple[int, int], int] = {}
+        # The key and its masks in one object, replaced whole: a hook on
+        # another reactor sees the old pair or the new, never one with the other.
+        self._keyed: tuple[bytes, dict[tuple[int, int], int]] = (key, {})
 
-    def _mask(self, phase: int, length: int) -> int:
+    @property
+    def key(self) -> bytes:
+        return self._keyed[0]
+
+    @staticmethod
+    def _mask(keyed: tuple[bytes, dict], phase: int, length: int) -> int:
         """The key repeated over length bytes, from key byte phase, as an int."""
-        mask = self._masks.get((phase, length))
+        key, masks = keyed
+        mask = masks.get((phase, length))
         if mask is None:
-            if len(self._masks) > 64:
-                self._masks.clear()
-            repeated = self.key * ((phase + length) // len(self.key) + 1)
+            if len(masks) > 64:
+                masks.clear()
+            repeated = key * ((phase + length) // len(key) + 1)
             mask = int.from_bytes(repeated[phase:phase + length], "little")
-            self._masks[(phase, length)] = mask
+            masks[(phase, length)] = mask
         return mask
 
     def _xor(self, dst: Any, src: Any, offset: int) -> None:
         """dst = src ^ key, for bytes at offset from the start of the I/O."""
         n = len(src)
-        mask = self._mask(offset % len(self.key), n)
+        keyed = self._keyed
+        mask = self._mask(keyed, offset % len(keyed[0]), n)
         dst[:] = (int.from_bytes(src, "little") ^ mask).to_bytes(n, "little")
 
     def submit_write(self, io: int) -> None:

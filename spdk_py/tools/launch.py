@@ -9,6 +9,7 @@ path in SPDK_PY_PATH; then the binary replaces this process.
 
 import os
 import sys
+import sysconfig
 
 from spdk_py._runtime.app import MAIN_ENV
 from spdk_py.tools import provision, rpc_methods, shim, spdk_identity
@@ -55,4 +56,13 @@ def run(app_name, plugins, args, main=None):
         print(exc, file=sys.stderr)
         return 1
     binary = str(install.bin(app_name))
+    print("spdk-py: %s, Python %s (%s), SPDK at %s" % (app_name, python_build(), sys.executable,
+                                                     install.root), file=sys.stderr)
     os.execve(binary, [binary] + list(args), env)
+
+
+def python_build():
+    """This Python's version, and whether it has a GIL: what the target embeds."""
+    free = sysconfig.get_config_var("Py_GIL_DISABLED")
+    return "%s, %s" % (sys.version.split()[0],
+                       "free-threaded, no GIL" if free else "with a GIL")

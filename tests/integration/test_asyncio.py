@@ -67,7 +67,7 @@ def test_a_callback_that_raises_is_logged_and_the_loop_goes_on(spdk_app, py_env)
 
 @pytest.mark.parametrize("cpumask", ["0x1", "0x3"])
 @pytest.mark.parametrize("params", [{}, {"sleep_ms": 1}], ids=["awaiting_nothing", "awaiting"])
-def test_async_disk_hooks_verify_clean(spdk_install, py_env, cpumask, params):
+def test_async_disk_hooks_verify_clean(spdk_install, py_env, cpumask, params, executor_lock):
     rc, out = run_app(spdk_install, "bdevperf", config(disk("Async0", **params)),
                       ["-q", 32, "-o", 4096, "-w", "verify", "-t", 2, "-C"],
                       env=py_env(PLUGINS), cpumask=cpumask, mem_mb=512, timeout=120)
@@ -106,7 +106,8 @@ def test_a_task_that_never_ends_is_cancelled_at_the_ios_timeout(spdk_app, py_env
 
 
 @pytest.mark.parametrize("how", ["delete", "shutdown"])
-def test_delete_or_shutdown_with_tasks_pending_ends_their_ios(spdk_app, py_env, how):
+def test_delete_or_shutdown_with_tasks_pending_ends_their_ios(spdk_app, py_env, how,
+                                                              executor_lock):
     # Every read waits for ever; bdevperf keeps 16 out from each of two
     # reactors (-C). A delete or the app's stop, on the first, cancels the
     # tasks of both (each on its own thread) and fails their I/Os: none is

@@ -10,6 +10,7 @@ import pytest
 
 from spdk_py.tools import nvmf, shim
 from spdk_py.tools.process import RpcError, parse_bdevperf, rpc_py, run_app
+from tests.integration.conftest import runs_together
 from tests.integration.test_hybrid import iostat, perform_tests_in_background
 
 RAM = "examples.ramdisk:RamDisk"
@@ -57,11 +58,14 @@ def test_verify_clean(spdk_install, py_env, tmp_path, plugin, cpumask):
     assert len(jobs) == bin(int(cpumask, 16)).count("1") and result.total.iops > 0, out
 
 
-def test_two_reactors_hand_their_batches_to_the_one_in_python(spdk_app, py_env):
-    # A reactor that finds Python busy hands its batch to the reactor in it,
-    # which runs it and sends it back: the verify is clean on both jobs.
+def test_two_reactors_in_python(spdk_app, py_env, executor_lock):
+    # The lock on: a reactor that finds Python busy hands its batch to the
+    # reactor in it, which runs it and sends it back. Off: each runs its own,
+    # together. Either way the verify is clean on both jobs, and Python's
+    # count of the I/Os it saw (per thread, summed) is the bdev layer's.
     perf = spdk_app("bdevperf", config=config(disk()), env=py_env(), cpumask="0x3", mem_mb=512,
                     args=["-z", "-C", "-q", 64, "-o", 4096, "-w", "verify", "-t", 3])
+    assert runs_together(perf, executor_lock)
     thread, outcome = perform_tests_in_background(perf, 3)
     thread.join(timeout=90)
     assert not thread.is_alive() and "result" in outcome, outcome
@@ -69,7 +73,11 @@ def test_two_reactors_hand_their_batches_to_the_one_in_python(spdk_app, py_env):
     assert not result.failed and len([j for j in result.jobs if j.name == "PyDisk0"]) == 2, \
         perf.log_text()
     stats = perf.rpc("bdev_python_disk_get_stats", name="PyDisk0")
-    assert stats["handed_batches"] > 0 and stats["pending"] == 0, stats
+    assert stats["pending"] == 0 and stats["exceptions"] == 0, stats
+    assert (stats["handed_batches"] > 0) == (executor_lock == "on"), stats
+    layer = iostat(perf, "PyDisk0")
+    assert stats["python_ios"]["read"] == layer["num_read_ops"], (stats, layer)
+    assert stats["python_ios"]["write"] == layer["num_write_ops"], (stats, layer)
 
 
 @pytest.mark.parametrize("mode", ["python", "hybrid"])

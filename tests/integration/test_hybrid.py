@@ -136,7 +136,7 @@ def test_set_policy_rpc_validates_and_applies(spdk_app, py_env):
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "python"])
-def test_stats_totals_match_the_bdev_layer_and_bdevperf(spdk_app, py_env, mode):
+def test_stats_totals_match_the_bdev_layer_and_bdevperf(spdk_app, py_env, mode, executor_lock):
     config = hybrid_config()
     config["subsystems"][0]["config"][1]["params"]["mode"] = mode
     perf = spdk_app("bdevperf", env=py_env(), config=config, cpumask="0x3",

@@ -86,7 +86,8 @@ def test_writes_reach_every_base_and_reads_come_back(spdk_app, py_env, tmp_path)
         assert path.read_bytes()[1000 * BLOCK:1016 * BLOCK] == pattern
 
 
-def test_a_base_removed_under_verify_then_added_back_and_resynced(spdk_app, py_env, tmp_path):
+def test_a_base_removed_under_verify_then_added_back_and_resynced(spdk_app, py_env, tmp_path,
+                                                                  executor_lock):
     paths = images(tmp_path)
     perf = spdk_app("bdevperf", env=py_env(PLUGINS), mem_mb=512, cpumask="0x3",
                     config=config(aio("Aio0", paths[0]), aio("Aio1", paths[1]), mirror()),
@@ -265,7 +266,7 @@ def test_a_tiny_bdev_io_pool_under_verify(spdk_app, py_env):
 
 
 @pytest.mark.parametrize("how", ["delete", "shutdown"])
-def test_delete_or_shutdown_under_load(spdk_app, py_env, how):
+def test_delete_or_shutdown_under_load(spdk_app, py_env, how, executor_lock):
     target, host, thread, outcome = served(spdk_app, py_env, 4, "-q", 32, "-w", "randrw",
                                            "-M", 50)
     time.sleep(1.5)

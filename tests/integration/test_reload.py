@@ -60,7 +60,7 @@ def ops(target, name):
 
 
 @pytest.mark.parametrize("cpumask", ["0x1", "0x3"])
-def test_reload_under_verify(spdk_app, py_env, plugin_dir, cpumask):
+def test_reload_under_verify(spdk_app, py_env, plugin_dir, cpumask, executor_lock):
     perf = spdk_app("bdevperf", env=py_env("spdk_py.passthru," + MODULE), config=config(),
                     cpumask=cpumask, args=["-z", "-q", 32, "-o", 4096, "-w", "verify", "-t", 5,
                                            "-C"])

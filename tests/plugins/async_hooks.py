@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 from typing import Any, Optional
 
 from spdk_py.bdev import IoStatus
@@ -28,6 +29,7 @@ class AsyncRamDisk(RamDisk):
         self.raise_every = params.pop("raise_every", 0)
         self.timeout_ms = params.pop("timeout_ms", self.timeout_ms)
         self.writes = 0
+        self.writes_lock = threading.Lock()  # (hooks on every reactor at once)
         self.loops: set[int] = set()
         super().open(params)
 
@@ -52,8 +54,10 @@ class AsyncRamDisk(RamDisk):
 
     async def write(self, io: int, offset: int, buf: Any) -> Optional[IoStatus]:  # type: ignore[override]
         await self._wait()
-        self.writes += 1
-        if self.raise_every and self.writes % self.raise_every == 0:
+        with self.writes_lock:
+            self.writes += 1
+            writes = self.writes
+        if self.raise_every and writes % self.raise_every == 0:
             raise RuntimeError("injected async write fault")
         self.view[offset:offset + len(buf)] = buf
         return None

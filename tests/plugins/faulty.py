@@ -5,6 +5,8 @@ every Nth I/O and in completion on every Mth; the counting vbdev above sees
 each I/O's final status. Every raise must show up as exactly one failed I/O.
 """
 
+import threading
+
 from spdk_py import passthru
 from spdk_py.bdev import IoStatus
 from spdk_py.jsonrpc import rpc_method
@@ -19,18 +21,24 @@ class FaultyVbdev(passthru.PassthruVbdev):
         self.submit_every = submit_every
         self.complete_every = complete_every
         self.counts = {"submitted": 0, "completed": 0, "raised_submit": 0, "raised_complete": 0}
+        self.lock = threading.Lock()  # (hooks run on every reactor at once)
+
+    def _count(self, what, every):
+        """Count one; whether it is the every-th (to raise on)."""
+        with self.lock:
+            self.counts[what] += 1
+            raise_now = bool(every) and self.counts[what] % every == 0
+            if raise_now:
+                self.counts["raised_" + ("submit" if what == "submitted" else "complete")] += 1
+        return raise_now
 
     def submit_request(self, io, io_type):
-        self.counts["submitted"] += 1
-        if self.submit_every and self.counts["submitted"] % self.submit_every == 0:
-            self.counts["raised_submit"] += 1
+        if self._count("submitted", self.submit_every):
             raise RuntimeError("injected submit fault")
         return super().submit_request(io, io_type)
 
     def complete_io(self, io, io_type, status):
-        self.counts["completed"] += 1
-        if self.complete_every and self.counts["completed"] % self.complete_every == 0:
-            self.counts["raised_complete"] += 1
+        if self._count("completed", self.complete_every):
             raise RuntimeError("injected completion fault")
         return status
 
@@ -47,9 +55,11 @@ class CountingVbdev(passthru.PassthruVbdev):
     def __init__(self, name, mode):
         super().__init__(name, mode)
         self.counts = {"ok": 0, "failed": 0}
+        self.lock = threading.Lock()
 
     def complete_io(self, io, io_type, status):
-        self.counts["ok" if status == IoStatus.SUCCESS else "failed"] += 1
+        with self.lock:
+            self.counts["ok" if status == IoStatus.SUCCESS else "failed"] += 1
         return status
 
 
@@ -75,4 +85,5 @@ def bdev_counting_create(params):
 def bdev_faulty_get_counts(params):
     """The counters of a faulty or counting vbdev."""
     node = existing(params["name"], (FaultyVbdev, CountingVbdev), "faulty or counting")
-    return dict(node.counts, exceptions=node.exceptions)
+    with node.lock:
+        return dict(node.counts, exceptions=node.exceptions)

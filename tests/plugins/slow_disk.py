@@ -26,29 +26,36 @@ class SlowDisk(RamDisk):
         self.writes = 0
         self.hook_threads = set()  # native thread ids
         self.late = {"done": 0, "dropped": 0}
+        self.lock = threading.Lock()  # (hooks on every reactor, Timer threads)
         super().open(params)
 
     def read(self, io, offset, buf):
         self.hook_threads.add(threading.get_native_id())
-        self.reads += 1
-        if self.stuck and self.reads > self.stuck_after:
+        with self.lock:
+            self.reads += 1
+            reads = self.reads
+        if self.stuck and reads > self.stuck_after:
             return self.later(io)
         later = self.later(io)
         data = bytes(self.view[offset:offset + len(later.buffer)])
 
         def finish():
             later.buffer[:] = data
-            self.late["done" if later.done() else "dropped"] += 1
+            outcome = "done" if later.done() else "dropped"
+            with self.lock:
+                self.late[outcome] += 1
         threading.Timer(self.delay_ms / 1000, finish).start()
         return later
 
     def write(self, io, offset, buf):
         self.hook_threads.add(threading.get_native_id())
-        self.writes += 1
+        with self.lock:
+            self.writes += 1
+            writes = self.writes
         deadline = time.perf_counter() + self.spin_s
         while time.perf_counter() < deadline:
             pass
-        if self.raise_every and self.writes % self.raise_every == 0:
+        if self.raise_every and writes % self.raise_every == 0:
             raise RuntimeError("injected write fault")
         return super().write(io, offset, buf)
 

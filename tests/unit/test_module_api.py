@@ -8,6 +8,7 @@ import pytest
 from examples import latency_histogram, xor
 from spdk_py import passthru
 from spdk_py._runtime import reload
+from spdk_py._runtime.io_counts import IoCounts
 from spdk_py._runtime.vbdev import VbdevEngine
 from spdk_py.bdev import IoType
 from spdk_py.jsonrpc import RpcError
@@ -18,7 +19,7 @@ def hooks_of(cls):
     """(submit mask, complete mask) a class gives C, computed as bind_hooks does."""
     engine = object.__new__(VbdevEngine)
     engine.owner = object.__new__(cls)
-    engine.python_ios = [0] * 32
+    engine.counts = IoCounts(32)
     _, submit, _ = engine._hooks("submit_request", "submit")
     _, complete, _ = engine._hooks("complete_io", "complete")
     return submit, complete
