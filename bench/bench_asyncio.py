@@ -182,7 +182,8 @@ def draw_chart(report, path):
     left.set_ylabel("IOPS / sync hooks' (QD128, 1 core)")
     left.legend()
     idle = report["idle_loop"]
-    right.bar(list(idle), [row["ratio_to_idle_reactor"] for row in idle.values()])
+    right.bar(range(len(idle)), [row["ratio_to_idle_reactor"] for row in idle.values()])
+    right.set_xticks(range(len(idle)))
     right.axhline(0.98, color="grey", linestyle="--", linewidth=1)
     right.set_ylim(0.8, 1.05)
     right.set_ylabel("reactor polls/s / idle reactor's")

@@ -149,6 +149,9 @@ def run_order(args):
 def save_report(report, prefix, draw=None):
     """JSON and (with matplotlib) a PNG chart (draw, default draw_chart),
     under bench/results/, stamped."""
+    # Which Python, and whether it has a GIL: with one, reactors take turns in it.
+    report.setdefault("python", launch.python_build())
+    print("\nPython %s" % report["python"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = RESULTS / ("%s-%s.json" % (prefix, stamp))

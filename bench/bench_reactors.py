@@ -158,7 +158,8 @@ def summarize(iops, pythons, workloads, started, install, args):
                         row["goal_per_core"] = GOAL_RAM_PER_CORE
                         row["goal_per_core_met"] = row["ratio_to_c"]["2"] >= GOAL_RAM_PER_CORE
                 rows.setdefault(workload, []).append(row)
-    return {"spdk": install.version_string, "seconds": args.seconds, "runs": args.runs,
+    return {"spdk": install.version_string, "python": ", ".join(py["label"] for py in pythons),
+            "seconds": args.seconds, "runs": args.runs,
             "run_order_seed": args.seed, "executor_lock": args.executor_lock,
             "pythons": {py["label"]: {"executable": py["executable"],
                                       "started": started.get(py["label"], "")}

@@ -38,5 +38,11 @@ class Buffer:
     def __bytes__(self) -> bytes:
         return bytes(self.view)
 
+    def new_view(self) -> memoryview:
+        """Another memoryview of the memory, of its own: one per thread where
+        threads slice it at once (slicing one memoryview on several threads is
+        not safe on a free-threaded CPython 3.14: python/cpython#155606)."""
+        return memoryview(binding.ffi.buffer(self.ptr, self.size))
+
     def fill(self, byte: int = 0) -> None:
         self.view[:] = bytes([byte]) * self.size

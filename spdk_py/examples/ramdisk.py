@@ -12,7 +12,7 @@ from __future__ import annotations
 import mmap
 from typing import Any, Optional
 
-from spdk_py import dma
+from spdk_py import dma, thread
 from spdk_py.bdev import IoStatus
 from spdk_py.disk import Disk
 
@@ -30,28 +30,47 @@ def storage(size: int) -> tuple[Any, memoryview]:
         return mapped, memoryview(mapped)
 
 
+def new_view(data: Any) -> memoryview:
+    """A memoryview of storage()'s memory, of its own (not a view of a view)."""
+    return data.new_view() if isinstance(data, dma.Buffer) else memoryview(data)
+
+
 class RamDisk(Disk):
     product_name = "Python RAM disk"
 
     def open(self, params: dict) -> None:
         super().open(params)
-        self.data, self.view = storage(self.num_blocks * self.block_size)
+        self._store(storage(self.num_blocks * self.block_size)[0])
+
+    def _store(self, data: Any) -> None:
+        self.data = data
+        # A view per SPDK thread, made from the memory itself: hooks run on
+        # every reactor at once (free-threaded), and slicing one shared
+        # memoryview on several threads at once is not safe on CPython 3.14t
+        # (python/cpython#155606); nor is a refcount every reactor writes fast.
+        self._views = thread.local(lambda: new_view(data))
+
+    @property
+    def view(self) -> memoryview:
+        """The data, as this thread's memoryview."""
+        return self._views.get()
 
     def resize(self, num_blocks: int) -> None:
         # (On the app thread, while hooks may run on every reactor: the old
-        # view stays valid for a hook that holds it, and goes with its last
+        # views stay valid for a hook that holds one, and go with their last
         # user. A write racing the copy may land in the old memory: resize a
         # disk that is quiet, as SPDK's own bdevs expect.)
         data, view = storage(num_blocks * self.block_size)
-        kept = min(len(view), len(self.view))
-        view[:kept] = self.view[:kept]
-        self.data, self.view = data, view
+        old = self.view
+        kept = min(len(view), len(old))
+        view[:kept] = old[:kept]
+        self._store(data)
 
     def read(self, io: int, offset: int, buf: Any) -> None:
-        buf[:] = self.view[offset:offset + len(buf)]
+        buf[:] = self._views.get()[offset:offset + len(buf)]
 
     def write(self, io: int, offset: int, buf: Any) -> None:
-        self.view[offset:offset + len(buf)] = buf
+        self._views.get()[offset:offset + len(buf)] = buf
 
     def compare(self, io: int, offset: int, buf: Any) -> Optional[IoStatus]:
         if self.view[offset:offset + len(buf)] != memoryview(buf):
