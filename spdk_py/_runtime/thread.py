@@ -224,7 +224,13 @@ class Local(Generic[T]):
     def get(self) -> T:
         """This thread's value."""
         # The running loop is this SPDK thread's (set as C enters Python):
-        # a lookup with no call into C.
+        # a lookup with no call into C (on a hook's path: keep it short).
+        try:
+            return self._values[_get_running_loop()]
+        except KeyError:
+            return self._make()
+
+    def _make(self) -> T:
         key = _get_running_loop() or get_ident()
         value = self._values.get(key)
         if value is None:
