@@ -21,7 +21,7 @@ from spdk_py._runtime.bdev import (COMPARE, FAILED, FLUSH, READ, RESET, SUCCESS,
                                    WRITE_ZEROES, io_type_name)
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, RETURNED, CoroutineType, HookTasks, returned
-from spdk_py._runtime.io_counts import IoCounts
+from spdk_py._runtime.io_counts import Counted, IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future, then
@@ -48,7 +48,7 @@ def defines(obj: Any, attr: str) -> bool:
         and getattr(obj, attr, None) is not None
 
 
-class DiskEngine:
+class DiskEngine(Counted):
     def __init__(self, owner: Any) -> None:
         ffi, lib = binding.require()
         self.owner = owner
@@ -74,16 +74,6 @@ class DiskEngine:
         self.hook_tasks = HookTasks(self, lambda io: keep(bdev_io.bdev_io(io)), SUCCESS,
                                     self._statuses)
         self.bind_hooks()
-
-    @property
-    def python_ios(self) -> list[int]:
-        """I/Os Python saw, by type (summed over threads)."""
-        return self.counts.python_ios()
-
-    @property
-    def exceptions(self) -> int:
-        """Exceptions the per-I/O hooks raised (summed over threads)."""
-        return self.counts.exceptions()
 
     def bind_hooks(self) -> None:
         """Tell C what the disk advertises; again after its class changes (reload)."""

@@ -25,3 +25,20 @@ class IoCounts:
 
     def exceptions(self) -> int:
         return sum(counts[-1] for counts in self._by_thread.values())
+
+
+class Counted:
+    """An engine's figures, read from its counts (summed over threads)."""
+
+    counts: IoCounts
+
+    @property
+    def python_ios(self) -> list[int]:
+        """I/Os Python saw, by type."""
+        return self.counts.python_ios()
+
+    @property
+    def exceptions(self) -> int:
+        """Exceptions the per-I/O hooks raised."""
+        return self.counts.exceptions()
+

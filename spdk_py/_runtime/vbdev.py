@@ -22,7 +22,7 @@ from spdk_py._runtime import bdev_io, completion, handles, log, vbdev_registry
 from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
-from spdk_py._runtime.io_counts import IoCounts
+from spdk_py._runtime.io_counts import Counted, IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future, then
@@ -43,7 +43,7 @@ def defines(obj: Any, attr: str) -> bool:
     return kind is None or (kind == "port" and owner is cls)
 
 
-class VbdevEngine:
+class VbdevEngine(Counted):
     def __init__(self, owner: Any, name: str, mode: str) -> None:
         ffi, lib = binding.require()
         self.owner = owner
@@ -67,16 +67,6 @@ class VbdevEngine:
         self.hook_tasks = HookTasks(self, lambda io: defer(bdev_io.bdev_io(io), True),
                                     lib.SPDK_PY_STATUS_FORWARD, self._statuses)
         self.bind_hooks()
-
-    @property
-    def python_ios(self) -> list[int]:
-        """I/Os Python saw, by type (summed over threads)."""
-        return self.counts.python_ios()
-
-    @property
-    def exceptions(self) -> int:
-        """Exceptions the per-I/O hooks raised (summed over threads)."""
-        return self.counts.exceptions()
 
     # Hooks.
     def _hooks(self, generic: str, prefix: str) -> tuple[list, int, bool]:
