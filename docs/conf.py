@@ -36,7 +36,8 @@ default_role = "literal"
 nitpick_ignore = [("py:class", "spdk_py.jsonrpc.Handler"), ("py:class", "threading.Thread"),
                   ("py:class", "uuid.UUID"),
                   ("py:class", "asyncio.exceptions.InvalidStateError"),
-                  ("py:class", "asyncio.exceptions.CancelledError")]
+                  ("py:class", "asyncio.exceptions.CancelledError"),
+                  ("py:class", "spdk_py._runtime.thread.T")]  # thread.Local's type variable
 
 html_theme = "alabaster"
 html_title = "spdk_py %s" % release
