@@ -26,7 +26,7 @@ import traceback
 from asyncio import events
 from typing import Any, Optional
 
-from spdk_py._runtime import log
+from spdk_py._runtime import here, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.cores import worker_cores
 from spdk_py._runtime.thread import Poller, Timer, current
@@ -280,10 +280,12 @@ def enter(key: Optional[int] = None) -> Optional[SpdkEventLoop]:
     if loop is None:
         if not key:
             events._set_running_loop(None)
+            here.current.loop = None
             return None
         _forget_exited()
         loop = _loops[key] = SpdkEventLoop(current())
     events._set_running_loop(loop)
+    here.current.loop = loop
     return loop
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from asyncio.events import _get_running_loop
 from threading import get_ident
 from typing import Any, Callable, Generic, Optional, TypeVar
 
-from spdk_py._runtime import handles, log
+from spdk_py._runtime import handles, here, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import cancel, waiter
 from spdk_py._runtime.errors import NotOnSpdkThread
@@ -223,15 +222,15 @@ class Local(Generic[T]):
 
     def get(self) -> T:
         """This thread's value."""
-        # The running loop is this SPDK thread's (set as C enters Python):
-        # a lookup with no call into C (on a hook's path: keep it short).
+        # This SPDK thread's loop, as C's entry recorded it: one lookup, no
+        # call into C or the kernel (on a hook's path: keep it short).
         try:
-            return self._values[_get_running_loop()]
-        except KeyError:
+            return self._values[here.current.loop]
+        except (KeyError, AttributeError):  # (a new thread; a thread C never entered)
             return self._make()
 
     def _make(self) -> T:
-        key = _get_running_loop() or get_ident()
+        key = getattr(here.current, "loop", None) or get_ident()
         value = self._values.get(key)
         if value is None:
             value = self._values[key] = self._factory()

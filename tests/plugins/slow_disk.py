@@ -1,16 +1,42 @@
 """A RAM disk whose reads complete late (or never), for the deferred path's
-failure cases: params {"delay_ms": N} completes each read N ms later from a
-thread; {"stuck": true} never completes a read (after the first stuck_after,
+failure cases: params {"delay_ms": N} completes each read N ms later from
+another thread (one per disk); {"stuck": true} never completes a read (after the first stuck_after,
 64 by default: a host's examine reads first); {"raise_every": N} raises in
 every Nth write hook; {"spin_ms": N} holds the GIL N ms in each write hook;
 {"timeout_ms": N} sets the disk's timeout. OffReactorSlowDisk is the same
 with its hooks on spdk_py's Python thread (Disk.off_reactor). info() names
 the threads the hooks ran on."""
 
+import heapq
+import itertools
 import threading
 import time
 
 from examples.ramdisk import RamDisk
+
+
+class Completer:
+    """One thread that calls each fn at its time: a Timer per read would
+    start a thread per I/O (on CPython 3.14t, ~50 ms each on a busy core)."""
+
+    def __init__(self):
+        self.due = []  # (when, seq, fn)
+        self.seq = itertools.count()
+        self.changed = threading.Condition()
+        threading.Thread(target=self._run, name="slow_disk", daemon=True).start()
+
+    def later(self, delay_s, fn):
+        with self.changed:
+            heapq.heappush(self.due, (time.monotonic() + delay_s, next(self.seq), fn))
+            self.changed.notify()
+
+    def _run(self):
+        while True:
+            with self.changed:
+                while not self.due or self.due[0][0] > time.monotonic():
+                    self.changed.wait(self.due[0][0] - time.monotonic() if self.due else None)
+                _, _, fn = heapq.heappop(self.due)
+            fn()
 
 
 class SlowDisk(RamDisk):
@@ -26,7 +52,8 @@ class SlowDisk(RamDisk):
         self.writes = 0
         self.hook_threads = set()  # native thread ids
         self.late = {"done": 0, "dropped": 0}
-        self.lock = threading.Lock()  # (hooks on every reactor, Timer threads)
+        self.lock = threading.Lock()  # (hooks on every reactor, the completer)
+        self.completer = Completer()
         super().open(params)
 
     def read(self, io, offset, buf):
@@ -44,7 +71,7 @@ class SlowDisk(RamDisk):
             outcome = "done" if later.done() else "dropped"
             with self.lock:
                 self.late[outcome] += 1
-        threading.Timer(self.delay_ms / 1000, finish).start()
+        self.completer.later(self.delay_ms / 1000, finish)
         return later
 
     def write(self, io, offset, buf):

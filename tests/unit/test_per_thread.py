@@ -9,18 +9,20 @@ from asyncio import events
 import pytest
 
 from spdk_py import thread
-from spdk_py._runtime import executor
+from spdk_py._runtime import executor, here
 from spdk_py._runtime.io_counts import IoCounts
 
 
 def on_loop(loop, fn):
-    """fn() with loop as this OS thread's running loop (as C's entry sets it)."""
-    saved = events._get_running_loop()
+    """fn() with loop as this OS thread's SPDK thread's loop (as C's entry sets it)."""
+    saved = events._get_running_loop(), getattr(here.current, "loop", None)
     events._set_running_loop(loop)
+    here.current.loop = loop
     try:
         return fn()
     finally:
-        events._set_running_loop(saved)
+        events._set_running_loop(saved[0])
+        here.current.loop = saved[1]
 
 
 def test_a_value_per_spdk_thread_made_once_each():
