@@ -11,6 +11,10 @@ round:
   C passthru;
 - the Python RAM disk (examples.ramdisk) against SPDK's malloc bdev, randread
   and randwrite;
+- the Python file disk (examples.filedisk, Linux AIO engine, O_DIRECT)
+  against SPDK's AIO bdev on the same file, randread;
+- the Python mirror (examples.mirror, routed in C) over two malloc bdevs
+  against one malloc bdev, randread and randwrite;
 
 on 1 reactor and on 2, for each interpreter named (each with its own venv
 and shim: PYTHON=... ci/setup.sh makes them). Ratios: 2 reactors to 1 (how
@@ -22,21 +26,24 @@ table, writes JSON and a PNG chart under bench/results/.
 
 import argparse
 import json
+import os
 import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_disk, bench_passthru  # noqa: E402
+from bench import bench_disk, bench_mirror, bench_passthru  # noqa: E402
 from spdk_py.tools import hugepages, provision  # noqa: E402
 from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
 
-PLUGINS = "spdk_py.passthru"
+PLUGINS = "spdk_py.passthru,examples.mirror"
 GOAL_SCALING = 1.8        # 2 reactors / 1, free-threaded
 GOAL_RAM_PER_CORE = 0.4   # the RAM disk / malloc, on 2 reactors
+GOAL_WORKLOADS = ("passthru_randread", "ramdisk_randread", "ramdisk_randwrite")
 # workload: (bdevperf -w, [(config name, config, the C module it is compared with)])
 WORKLOADS = {
     "passthru_randread": ("randread", [
@@ -49,7 +56,18 @@ WORKLOADS = {
     "ramdisk_randwrite": ("randwrite", [
         ("malloc", lambda: bench_disk.bdev_config("malloc", None), None),
         ("python_ramdisk", lambda: bench_disk.bdev_config("python_ramdisk", None), "malloc")]),
+    "filedisk_randread": ("randread", [
+        ("aio", lambda: bench_disk.bdev_config("aio", IMAGE), None),
+        ("python_filedisk", lambda: bench_disk.bdev_config("python_filedisk", IMAGE), "aio")]),
+    "mirror_randread": ("randread", [
+        ("malloc", lambda: bench_mirror.config("malloc"), None),
+        ("python_mirror", lambda: bench_mirror.config("python_mirror"), "malloc")]),
+    "mirror_randwrite": ("randwrite", [
+        ("malloc", lambda: bench_mirror.config("malloc"), None),
+        ("python_mirror", lambda: bench_mirror.config("python_mirror"), "malloc")]),
 }
+# The file both file bdevs read, written through (O_DIRECT reads real blocks).
+IMAGE = pathlib.Path(tempfile.gettempdir()) / "bench_reactors-disk.img"
 REACTORS = {1: ("0x1", []), 2: ("0x3", ["-C"])}
 
 # What an interpreter tells about itself, and the environment its SPDK app needs.
@@ -75,10 +93,13 @@ def probe(python, executor_lock):
 
 
 def run_one(install, env, config, workload, reactors, seconds):
+    """One bdevperf run; config is a bdev config, or (config, the bdev to drive)."""
     cpumask, extra = REACTORS[reactors]
+    config, target = config if isinstance(config, tuple) else (config, None)
     rc, out = run_app(install, "bdevperf", config,
-                      ["-q", 128, "-o", 4096, "-w", workload, "-t", seconds, *extra],
-                      env=env, cpumask=cpumask, mem_mb=512, timeout=seconds * 4 + 60,
+                      ["-q", 128, "-o", 4096, "-w", workload, "-t", seconds, *extra,
+                       *(["-T", target] if target else [])],
+                      env=env, cpumask=cpumask, mem_mb=1024, timeout=seconds * 4 + 60,
                       zcopy=False)
     result = parse_bdevperf(out)
     if rc != 0 or result.failed or result.total is None:
@@ -104,6 +125,20 @@ def main(argv=None):
     hugepages.ensure()
     pythons = [probe(p, args.executor_lock) for p in args.pythons.split(",") if p]
     workloads = [w for w in args.workloads.split(",") if w]
+    if any(w.startswith("filedisk") for w in workloads):
+        IMAGE.write_bytes(os.urandom(bench_disk.BLOCKS * 512))
+    try:
+        iops, started = run_cells(install, pythons, workloads, order, args)
+    finally:
+        IMAGE.unlink(missing_ok=True)
+    report = summarize(iops, pythons, workloads, started, install, args)
+    print_table(report)
+    bench_passthru.save_report(report, "reactors", draw=draw_chart)
+
+
+def run_cells(install, pythons, workloads, order, args):
+    """Every (workload, interpreter, config, reactors) cell, args.runs times,
+    in a new order each round: {cell: IOPS samples}, {interpreter: its start line}."""
 
     # (workload, python label, config, reactors) -> IOPS samples
     iops, started = {}, {}
@@ -121,10 +156,7 @@ def main(argv=None):
             started[py["label"]] = started.get(py["label"]) or line
             print("run %d %-18s %-7s %-16s %d reactor(s) %12.0f IOPS"
                   % (run + 1, workload, py["label"], name, reactors, sample), file=sys.stderr)
-
-    report = summarize(iops, pythons, workloads, started, install, args)
-    print_table(report)
-    bench_passthru.save_report(report, "reactors", draw=draw_chart)
+    return iops, started
 
 
 def summarize(iops, pythons, workloads, started, install, args):
@@ -151,7 +183,7 @@ def summarize(iops, pythons, workloads, started, install, args):
                     if label != first:
                         row["ratio_1_reactor_to_%s" % first] = \
                             best[1] / max(iops[(workload, first, name, 1)])
-                    if pythons_free(pythons, label):
+                    if pythons_free(pythons, label) and workload in GOAL_WORKLOADS:
                         row["goal_scaling"] = GOAL_SCALING
                         row["goal_scaling_met"] = row["scaling_2_to_1"] >= GOAL_SCALING
                     if name == "python_ramdisk":

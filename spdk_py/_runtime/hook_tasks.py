@@ -125,6 +125,8 @@ class HookTasks:
         self.tasks: dict[int, asyncio.Task] = {}  # ticket -> the task holding its I/O
         self._why: dict[int, str] = {}             # ticket -> why its task was cancelled
         self._slots: dict[Any, _Slot] = {}         # loop -> its batch state
+        # Why every task ends now (a delete, the app's stop), once cancel_all ran.
+        self.closing: Optional[str] = None
 
     # A batch: its hooks' first steps run in the loop's carrier task.
     def begin(self) -> _Slot:
@@ -198,6 +200,14 @@ class HookTasks:
             raise RuntimeError("%s: its I/O cannot be kept for the task (no memory?)" % hook)
         self.tasks[ticket] = carrier.task
         carrier.handoff.set_result((carrier.driver, yielded, ticket, io_type, hook))
+        # An I/O the bdev layer still sends while the bdev goes (an app's
+        # resubmission of a failed one): cancel_all may have run before it
+        # was in self.tasks, so it ends here (stored first, read second: one
+        # of the two sees the other). Cancelled after the task's next step:
+        # a task cancelled before it starts never runs carry(), which
+        # completes the I/O.
+        if self.closing is not None:
+            slot.loop.call_soon(self._cancel, ticket, self.closing)
         return KEPT
 
     async def carry(self, handoff: asyncio.Future) -> None:
@@ -249,7 +259,8 @@ class HookTasks:
     def cancel_all(self, why: str) -> None:
         """A delete, the app's shutdown: every task ends, and fails its I/O;
         the idle carriers end. Each is cancelled on its own thread (its
-        loop's), by a message."""
+        loop's), by a message. A task adopted after this ends at once (adopt)."""
+        self.closing = why
         for ticket, task in list(self.tasks.items()):
             task.get_loop().call_soon_threadsafe(self._cancel, ticket, why)
         for loop, slot in list(self._slots.items()):
