@@ -263,7 +263,12 @@ class HookTasks:
         self.closing = why
         for ticket, task in list(self.tasks.items()):
             task.get_loop().call_soon_threadsafe(self._cancel, ticket, why)
+        # The slots stay: another reactor may be inside a batch in its slot
+        # now, and its end() must find it to leave its carrier (else the
+        # carrier stays asyncio's current task there, and every later batch
+        # on that thread fails to enter one: 3.14 keeps the current task per
+        # OS thread). A carrier cancelled here is replaced at the next begin().
         for loop, slot in list(self._slots.items()):
-            if slot.carrier is not None:
-                loop.call_soon_threadsafe(slot.carrier.task.cancel)
-        self._slots.clear()
+            carrier = slot.carrier
+            if carrier is not None:
+                loop.call_soon_threadsafe(carrier.task.cancel)

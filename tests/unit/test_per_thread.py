@@ -10,6 +10,7 @@ import pytest
 
 from spdk_py import thread
 from spdk_py._runtime import executor, here
+from spdk_py._runtime.hook_tasks import HookTasks
 from spdk_py._runtime.io_counts import IoCounts
 
 
@@ -102,3 +103,28 @@ def test_a_bad_setting_is_logged_and_auto(monkeypatch):
     monkeypatch.setattr(executor.log, "error", lines.append)
     assert executor.together() is False
     assert lines and "expected on, off or auto" in lines[0]
+
+
+def test_a_batch_in_its_slot_leaves_its_carrier_across_a_cancel_all():
+    # A delete's cancel_all (the app thread) while another reactor is inside
+    # an async hook's batch: that batch's end() still leaves its carrier, so
+    # the thread's next batch can enter one (3.14 keeps asyncio's current
+    # task per OS thread: a carrier never left blocked every later batch).
+    class Engine:
+        name = "Disk0"
+
+    tasks = HookTasks(Engine(), keep=lambda io: 0, go_on=0, statuses=frozenset())
+    loop = asyncio.new_event_loop()
+    try:
+        on_loop(loop, tasks.begin)
+        deleting = threading.Thread(target=tasks.cancel_all, args=("being deleted",))
+        deleting.start()
+        deleting.join()
+        on_loop(loop, tasks.end)
+        assert on_loop(loop, asyncio.current_task) is None
+        slot = on_loop(loop, tasks.begin)        # the next batch enters a carrier
+        assert on_loop(loop, asyncio.current_task) is slot.carrier.task
+        on_loop(loop, tasks.end)
+        loop.run_until_complete(asyncio.sleep(0.01))   # the cancels, on the loop
+    finally:
+        loop.close()
