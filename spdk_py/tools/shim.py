@@ -53,8 +53,8 @@ def python_path():
     return ":".join(dict.fromkeys(paths))
 
 
-# Sanitizer builds: SPDK_PY_SANITIZE=address,undefined (or thread) builds (and
-# loads) the shim with those sanitizers, in a build directory of its own.
+# Sanitizer builds: SPDK_PY_SANITIZE=address,undefined builds (and loads) the
+# shim with those sanitizers, in a build directory of its own.
 SANITIZE = os.environ.get("SPDK_PY_SANITIZE", "")
 # Freed memory AddressSanitizer holds back to catch use-after-free: RSS grows by it.
 ASAN_QUARANTINE_MB = 64
@@ -72,7 +72,7 @@ def sanitizer_runtime():
     """Libraries to preload before a sanitized shim (SPDK's binaries are not sanitized)."""
     if not SANITIZE:
         return []
-    names = {"address": "libasan.so", "undefined": "libubsan.so", "thread": "libtsan.so"}
+    names = {"address": "libasan.so", "undefined": "libubsan.so"}
     libs = [subprocess.run(["gcc", "-print-file-name=" + names[s]], capture_output=True,
                            text=True, check=True).stdout.strip()
             for s in SANITIZE.split(",") if s in names]
