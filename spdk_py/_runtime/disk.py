@@ -24,6 +24,7 @@ from spdk_py._runtime.hook_tasks import KEPT, RETURNED, CoroutineType, HookTasks
 from spdk_py._runtime.io_counts import Counted, IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
+from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.tasks import Future, then
 from spdk_py._runtime.thread import Local
 
@@ -51,7 +52,8 @@ def defines(obj: Any, attr: str) -> bool:
 class DiskEngine(Counted):
     def __init__(self, owner: Any) -> None:
         ffi, lib = binding.require()
-        self.owner = owner
+        self.owner = read_by_every_reactor(owner)
+        read_by_every_reactor(self)
         self.name = owner.name
         self.counts = IoCounts(lib.SPDK_PY_NUM_IO_TYPES)
         self.deleting = False

@@ -7,4 +7,7 @@ from __future__ import annotations
 
 import threading
 
-current = threading.local()  # .loop: the SPDK thread's loop (None: no SPDK thread)
+from spdk_py._runtime.shared import read_by_every_reactor
+
+# .loop: the SPDK thread's loop (None: no SPDK thread)
+current = read_by_every_reactor(threading.local())

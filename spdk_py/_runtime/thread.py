@@ -14,6 +14,7 @@ from spdk_py._runtime import handles, here, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import cancel, waiter
 from spdk_py._runtime.errors import NotOnSpdkThread
+from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.tasks import Future, new_future, spawn
 
 T = TypeVar("T")
@@ -218,7 +219,9 @@ class Local(Generic[T]):
 
     def __init__(self, factory: Callable[[], T]) -> None:
         self._factory = factory
-        self._values: dict[Any, T] = {}  # an SPDK thread's loop (or an OS thread's id) -> value
+        # an SPDK thread's loop (or an OS thread's id) -> value
+        self._values: dict[Any, T] = read_by_every_reactor({})
+        read_by_every_reactor(self)
 
     def get(self) -> T:
         """This thread's value."""

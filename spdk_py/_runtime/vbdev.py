@@ -23,6 +23,7 @@ from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
 from spdk_py._runtime.io_counts import Counted, IoCounts
+from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.tasks import Future, then
@@ -46,7 +47,8 @@ def defines(obj: Any, attr: str) -> bool:
 class VbdevEngine(Counted):
     def __init__(self, owner: Any, name: str, mode: str) -> None:
         ffi, lib = binding.require()
-        self.owner = owner
+        self.owner = read_by_every_reactor(owner)
+        read_by_every_reactor(self)
         self.name = name
         self.counts = IoCounts(lib.SPDK_PY_NUM_IO_TYPES)
         self.node: Any = lib.spdk_py_vbdev_alloc(name.encode(), owner.product_name.encode(),

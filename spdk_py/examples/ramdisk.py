@@ -67,7 +67,11 @@ class RamDisk(Disk):
         self._store(data)
 
     def read(self, io: int, offset: int, buf: Any) -> None:
-        buf[:] = self._views.get()[offset:offset + len(buf)]
+        # buf[0:n], not buf[:]: CPython 3.14 makes `[:]` one slice constant
+        # every reactor loads, whose reference count the free-threaded build
+        # writes from each core (perf: a fifth of the eval loop on 2 reactors).
+        n = len(buf)
+        buf[0:n] = self._views.get()[offset:offset + n]
 
     def write(self, io: int, offset: int, buf: Any) -> None:
         self._views.get()[offset:offset + len(buf)] = buf
