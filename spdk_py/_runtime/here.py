@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 
-from spdk_py._runtime.shared import read_by_every_reactor
-
-# .loop: the SPDK thread's loop (None: no SPDK thread)
-current = read_by_every_reactor(threading.local())
+# .loop: the SPDK thread's loop (None: no SPDK thread). (A threading.local's
+# reference count is deferred already on a free-threaded CPython.)
+current = threading.local()

@@ -23,9 +23,9 @@ from spdk_py._runtime.bdev import FAILED, io_types
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
 from spdk_py._runtime.io_counts import Counted, IoCounts
-from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
+from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.tasks import Future, then
 
 _INT_SIZE = array("i").itemsize
