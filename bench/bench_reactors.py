@@ -15,6 +15,9 @@ round:
   against SPDK's AIO bdev on the same file, randread;
 - the Python mirror (examples.mirror, routed in C) over two malloc bdevs
   against one malloc bdev, randread and randwrite;
+- Python's own I/O: the I/O generator's bulk engine (examples.io_generator,
+  a job on an SPDK thread of its own per reactor, QD128 each) against
+  bdevperf, both driving a null bdev, randread;
 
 on 1 reactor and on 2, for each interpreter named (each with its own venv
 and shim: PYTHON=... ci/setup.sh makes them). Ratios: 2 reactors to 1 (how
@@ -36,8 +39,8 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_disk, bench_mirror, bench_passthru  # noqa: E402
-from spdk_py.tools import hugepages, provision  # noqa: E402
+from bench import bench_disk, bench_mirror, bench_own_io, bench_passthru  # noqa: E402
+from spdk_py.tools import hugepages, launch, provision  # noqa: E402
 from spdk_py.tools.process import parse_bdevperf, run_app  # noqa: E402
 
 PLUGINS = "spdk_py.passthru,examples.mirror"
@@ -65,6 +68,9 @@ WORKLOADS = {
     "mirror_randwrite": ("randwrite", [
         ("malloc", lambda: bench_mirror.config("malloc"), None),
         ("python_mirror", lambda: bench_mirror.config("python_mirror"), "malloc")]),
+    "own_io_bulk_randread": ("randread", [
+        ("bdevperf", lambda: bench_own_io.NULL, None),
+        ("python_bulk_engine", lambda: IoGen(bench_own_io.NULL, "Null0"), "bdevperf")]),
 }
 # The file both file bdevs read, written through (O_DIRECT reads real blocks).
 IMAGE = pathlib.Path(tempfile.gettempdir()) / "bench_reactors-disk.img"
@@ -92,8 +98,34 @@ def probe(python, executor_lock):
     return info
 
 
+class IoGen:
+    """The I/O generator's bulk engine drives the bdev instead of bdevperf: a
+    job on each reactor's core."""
+
+    def __init__(self, config, bdev):
+        self.config, self.bdev = config, bdev
+
+
+def run_iogen(install, env, iogen, workload, reactors, seconds):
+    cpumask, _ = REACTORS[reactors]
+    params = {"bdev": iogen.bdev, "workload": workload, "queue_depth": 128, "io_size": 4096,
+              "seconds": seconds, "engine": "bulk", "cores": list(range(reactors))}
+    rc, out = run_app(install, "spdk_tgt", iogen.config, [], cpumask=cpumask, mem_mb=1024,
+                      timeout=seconds * 4 + 60,
+                      env=dict(env, SPDK_PY_IOGEN=json.dumps(params),
+                               **{launch.MAIN_ENV: "examples.io_generator:main"}))
+    line = next((ln for ln in out.splitlines() if ln.startswith(bench_own_io.RESULT)), None)
+    if rc != 0 or line is None:
+        raise RuntimeError("the generator failed (rc %d):\n%s" % (rc, out[-3000:]))
+    started = next((ln for ln in out.splitlines() if "spdk_py: Python" in ln), "")
+    return json.loads(line[len(bench_own_io.RESULT):])["iops"], started.partition("spdk_py: ")[2]
+
+
 def run_one(install, env, config, workload, reactors, seconds):
-    """One bdevperf run; config is a bdev config, or (config, the bdev to drive)."""
+    """One bdevperf run; config is a bdev config, or (config, the bdev to
+    drive), or an IoGen (the generator drives, not bdevperf)."""
+    if isinstance(config, IoGen):
+        return run_iogen(install, env, config, workload, reactors, seconds)
     cpumask, extra = REACTORS[reactors]
     config, target = config if isinstance(config, tuple) else (config, None)
     rc, out = run_app(install, "bdevperf", config,

@@ -186,6 +186,8 @@ uintptr_t spdk_py_thread_key(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
 int spdk_py_for_each_thread(void *each, void *done);
+struct spdk_thread *spdk_py_thread_create(const char *name, int32_t core, int *rc);
+int spdk_py_thread_exit(void);
 
 struct spdk_py_io_device *spdk_py_io_device_register(const char *name, void *py);
 void *spdk_py_io_channel_ctx(struct spdk_io_channel *ch);

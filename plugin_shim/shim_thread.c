@@ -9,6 +9,8 @@
 #include <sys/epoll.h>
 
 #include "shim_internal.h"
+#include "spdk/cpuset.h"
+#include "spdk/event.h"
 #include "spdk/log.h"
 #include "spdk/thread.h"
 
@@ -206,4 +208,43 @@ spdk_py_for_each_thread(void *each, void *done)
 	ctx->done = done;
 	spdk_for_each_thread(shim_each_thread_run, ctx, shim_each_thread_done);
 	return 0;
+}
+
+/* A new SPDK thread named name, scheduled on the reactor of core (any of the
+ * app's reactors if core < 0); NULL with *rc a negative errno: -EINVAL for a
+ * core that runs no reactor.
+ */
+struct spdk_thread *
+spdk_py_thread_create(const char *name, int32_t core, int *rc)
+{
+	struct spdk_cpuset *cpumask = NULL;
+	struct spdk_thread *thread;
+
+	if (core >= 0) {
+		if (!spdk_cpuset_get_cpu(spdk_app_get_core_mask(), (uint32_t)core)) {
+			*rc = -EINVAL;
+			return NULL;
+		}
+		cpumask = spdk_cpuset_alloc();
+		if (cpumask == NULL) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		spdk_cpuset_set_cpu(cpumask, (uint32_t)core, true);
+	}
+	thread = spdk_thread_create(name, cpumask);
+	spdk_cpuset_free(cpumask);
+	*rc = thread != NULL ? 0 : -ENOMEM;
+	return thread;
+}
+
+/* This SPDK thread ends once its pollers and channels are gone (SPDK's
+ * rule); its reactor then destroys it. On the thread itself.
+ */
+int
+spdk_py_thread_exit(void)
+{
+	struct spdk_thread *thread = spdk_get_thread();
+
+	return thread != NULL ? spdk_thread_exit(thread) : -ESRCH;
 }

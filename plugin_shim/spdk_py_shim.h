@@ -303,7 +303,7 @@ void spdk_py_disk_fail_base(struct spdk_py_disk *disk, int slot);
 uint64_t spdk_py_disk_base_ios(struct spdk_py_disk *disk, int slot);
 int64_t spdk_py_disk_forwarding_writes(struct spdk_py_disk *disk);
 
-/* Pollers, timers and messages (shim_thread.c). */
+/* Pollers, timers, messages and new SPDK threads (shim_thread.c). */
 struct spdk_py_poller *spdk_py_poller_register(void *py, uint64_t period_us);
 void spdk_py_poller_unregister(struct spdk_py_poller *p);
 struct spdk_py_poller *spdk_py_fd_poller_register(void *py, int epfd, uint64_t period_us);
@@ -311,6 +311,8 @@ uintptr_t spdk_py_thread_key(void);
 int spdk_py_call_later(uint64_t delay_us, void *cb_arg);
 int spdk_py_thread_send(struct spdk_thread *thread, void *cb_arg);
 int spdk_py_for_each_thread(void *each, void *done);
+struct spdk_thread *spdk_py_thread_create(const char *name, int32_t core, int *rc);
+int spdk_py_thread_exit(void);
 
 /* Python's io_devices (shim_io_device.c). */
 struct spdk_py_io_device *spdk_py_io_device_register(const char *name, void *py);

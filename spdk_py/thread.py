@@ -7,6 +7,7 @@ on the thread it is sent to; each is stopped on its own thread. ::
     from spdk_py import thread
 
     here = thread.current()                       # this SPDK thread
+    other = thread.Thread.create("job1", core=1)  # a new SPDK thread on core 1's reactor
     p = thread.Poller(lambda: do_work(), period_us=1000)
     p.unregister()                                # on the same thread
     thread.call_later(500_000, lambda: print("half a second later"))
@@ -14,10 +15,12 @@ on the thread it is sent to; each is stopped on its own thread. ::
     result = await other.run(some_async_fn, arg)  # on another thread; awaited here
     await thread.sleep(1000)                      # in a coroutine (spdk_py.coroutine)
     await thread.for_each_thread(lambda: print(thread.current().name))
+    other.exit()                                  # once its pollers and channels are gone
 
 Per-thread state and spdk_for_each_channel over it: spdk_py.io_device. ::
 
-    Thread            one SPDK thread: .send(fn, *args) from any thread, .run(fn, *args) -> Future
+    Thread            one SPDK thread: .send(fn, *args) from any thread, .run(fn, *args) -> Future,
+                      .exit(); Thread.create(name, core) makes one on a reactor
     current()         the SPDK thread running this code (NotOnSpdkThread elsewhere)
     Poller(fn, us)    fn() every period on this thread (true: it did work), until .unregister()
     Timer, call_later fn() once, later, unless .cancel()ed

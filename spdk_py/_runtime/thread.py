@@ -5,6 +5,7 @@ thread that registered it, a message on the thread it is sent to."""
 
 from __future__ import annotations
 
+import errno
 import inspect
 import traceback
 from threading import get_ident
@@ -13,6 +14,7 @@ from typing import Any, Callable, Generic, Optional, TypeVar
 from spdk_py._runtime import handles, here, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.completion import cancel, waiter
+from spdk_py._runtime.cores import reactor_cores
 from spdk_py._runtime.errors import NotOnSpdkThread
 from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.tasks import Future, new_future, spawn
@@ -28,6 +30,34 @@ class Thread:
     def __init__(self, thread_id: int, name: str) -> None:
         self.id = thread_id
         self.name = name
+
+    @classmethod
+    def create(cls, name: str, core: Optional[int] = None) -> "Thread":
+        """A new SPDK thread (spdk_thread_create) on the reactor of `core`, or
+        on the reactor SPDK picks. It runs what is sent to it (send, run)
+        until exit(); the app's stop ends it with the others."""
+        ffi, lib = binding.require()
+        rc = ffi.new("int *")
+        ptr = lib.spdk_py_thread_create(name.encode(), -1 if core is None else int(core), rc)
+        if ptr == ffi.NULL:
+            if rc[0] == -errno.EINVAL:
+                raise ValueError("no reactor on core %s: the app's reactors are on %s"
+                                 % (core, reactor_cores()))
+            raise OSError(-rc[0], "cannot create SPDK thread %s" % name)
+        return cls(lib.spdk_thread_get_id(ptr), name)
+
+    def exit(self) -> None:
+        """End this thread, from any thread: SPDK ends it once its pollers
+        and I/O channels are gone (close what runs there first: after 5 s
+        SPDK forces it and logs an error)."""
+        self.send(_exit_here)
+
+    @property
+    def exited(self) -> bool:
+        """The thread is gone (or going: it takes no more messages)."""
+        ffi, lib = binding.require()
+        ptr = lib.spdk_thread_get_by_id(self.id)
+        return ptr == ffi.NULL or bool(lib.spdk_thread_is_exited(ptr))
 
     def _ptr(self) -> Any:
         ffi, lib = binding.require()
@@ -85,6 +115,12 @@ class Thread:
 
     def __repr__(self) -> str:
         return "<spdk thread %s (%d)>" % (self.name, self.id)
+
+
+def _exit_here() -> None:
+    rc = binding.lib.spdk_py_thread_exit()
+    if rc != 0:
+        log.error("spdk_thread_exit on %s: %d" % (current().name, rc))
 
 
 def _call(what: str, fn: Callable[..., Any], *args: Any) -> None:

@@ -6,11 +6,13 @@ against one bdev, IOPS reported at the end. ::
         spdk-py run --app spdk_tgt --main examples.io_generator:main -- --json null.json
 
 Parameters (SPDK_PY_IOGEN, JSON): bdev (default Null0), workload "randread" |
-"randwrite" | "verify" (default randread), queue_depth (128), io_size (4096),
-seconds (5), engine "coroutines" | "bulk" (default coroutines). It prints
-one line, "iogen result: {...}" (JSON: ios done in all, iops over the
-timed seconds, errors, mismatches), and stops the application: status 0 if nothing failed.
-Everything runs on the app thread.
+"randwrite" | "verify" (default randread), queue_depth (128, per job), io_size (4096),
+seconds (5), engine "coroutines" | "bulk" (default coroutines), cores (a
+list of reactor cores: a job on an SPDK thread of its own on each, each on
+its share of the bdev; default: one job on the app thread). It prints one
+line, "iogen result: {...}" (JSON: ios done in all, iops over the timed
+seconds, errors, mismatches, and each job's iops), and stops the
+application: status 0 if nothing failed.
 
 The engines: "coroutines" is one asyncio task per unit of queue depth,
 each awaiting one I/O at a time (the readable form). "bulk" keeps the same
@@ -31,13 +33,13 @@ import random
 import time
 from typing import Any, Callable, Optional, Union
 
-from spdk_py import dma, log
+from spdk_py import dma, log, thread
 from spdk_py.bdev import IoType
 from spdk_py.bdev_desc import BdevDesc
 from spdk_py.io_channel import IoChannel, IoError
 
 DEFAULTS = {"bdev": "Null0", "workload": "randread", "queue_depth": 128, "io_size": 4096,
-            "seconds": 5, "engine": "coroutines"}
+            "seconds": 5, "engine": "coroutines", "cores": None}
 WORKLOADS = ("randread", "randwrite", "verify")
 ENGINES = ("coroutines", "bulk")
 # A channel refuses I/O with these once its bdev is closing.
@@ -53,16 +55,23 @@ def parameters() -> dict[str, Any]:
         raise ValueError("engine must be one of %s" % ", ".join(ENGINES))
     if params["engine"] == "bulk" and params["workload"] == "verify":
         raise ValueError("the bulk engine runs randread and randwrite only")
+    cores = params["cores"]
+    if cores is not None and (not isinstance(cores, list) or not cores
+                              or not all(isinstance(c, int) for c in cores)):
+        raise ValueError("cores must be a list of core numbers")
     return params
 
 
 class Run:
-    def __init__(self, ch: IoChannel, blocks_per_io: int, span: int, workload: str,
+    """I/Os of blocks_per_io blocks each at units first .. first+span-1 (a
+    unit: one I/O's blocks)."""
+
+    def __init__(self, ch: IoChannel, blocks_per_io: int, first: int, span: int, workload: str,
                  depth: int) -> None:
         self.ch = ch
         self.depth = depth
         self.blocks_per_io = blocks_per_io
-        self.span = span
+        self.first, self.span = first, span
         self.workload = workload
         self.running = True
         self.ios = 0
@@ -70,28 +79,28 @@ class Run:
         self.mismatches = 0
 
     async def worker(self, index: int, io_size: int) -> None:
-        ch, per_io, span = self.ch, self.blocks_per_io, self.span
+        ch, per_io, first, span = self.ch, self.blocks_per_io, self.first, self.span
         buf = dma.Buffer(io_size)
-        pick = random.Random(index).randrange
+        pick = random.Random(first + index).randrange
         read = ch.read_blocks if self.workload != "randwrite" else ch.write_blocks
         if self.workload == "verify":
-            await self.verify(index, buf, per_io, span)
+            await self.verify(index, buf, per_io)
             return
         while self.running:
             try:
-                await read(buf, pick(span) * per_io, per_io)
+                await read(buf, (first + pick(span)) * per_io, per_io)
             except IoError as exc:
                 if exc.errno in CLOSED:  # refused: the bdev is going (shutdown, removal)
                     return
                 self.errors += 1
             self.ios += 1
 
-    async def verify(self, index: int, buf: dma.Buffer, per_io: int, span: int) -> None:
+    async def verify(self, index: int, buf: dma.Buffer, per_io: int) -> None:
         # Each worker owns the slots with its index modulo the depth: no two
         # workers write one block, so what it reads back is what it wrote.
         ch, check = self.ch, dma.Buffer(len(buf))
         depth = self.depth
-        slots = list(range(index, span, depth))
+        slots = list(range(self.first + index, self.first + self.span, depth))
         pick = random.Random(index).choice
         generation = 0
         while self.running and slots:
@@ -116,15 +125,15 @@ class BulkRun:
     """The queue depth as one table of slots: each completion batch is
     resubmitted whole, at fresh random offsets."""
 
-    def __init__(self, ch: IoChannel, blocks_per_io: int, span: int, workload: str, depth: int,
-                 io_size: int) -> None:
+    def __init__(self, ch: IoChannel, blocks_per_io: int, first: int, span: int, workload: str,
+                 depth: int, io_size: int) -> None:
         self.ch, self.per_io, self.span = ch, blocks_per_io, span
         self.io_type = IoType.READ if workload == "randread" else IoType.WRITE
         self.depth = depth
         self.running = True
         self.ios = self.errors = self.mismatches = 0
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.random_offsets = _offsets(span, blocks_per_io)
+        self.random_offsets = _offsets(first, span, blocks_per_io)
         ch.bulk([dma.Buffer(io_size) for _ in range(depth)], self.completed)
 
     def start(self) -> None:
@@ -150,54 +159,78 @@ class BulkRun:
             await self.finished
 
 
-def _offsets(span: int, per_io: int) -> Callable[[int], Any]:
-    """n random block offsets (uint64): numpy's for a large batch (it costs
-    microseconds a call, nanoseconds an offset), Python's for a small one."""
-    pick = random.Random(0).randrange
+def _offsets(first: int, span: int, per_io: int) -> Callable[[int], Any]:
+    """n random block offsets (uint64) in units first .. first+span-1:
+    numpy's for a large batch (it costs microseconds a call, nanoseconds an
+    offset), Python's for a small one."""
+    pick = random.Random(first).randrange
 
     def few(n: int) -> array.array:
-        return array.array("Q", [pick(span) * per_io for _ in range(n)])
+        return array.array("Q", [(first + pick(span)) * per_io for _ in range(n)])
     try:
         import numpy
     except ImportError:
         return few
-    rng, step = numpy.random.default_rng(0), numpy.uint64(per_io)
-    return lambda n: rng.integers(0, span, n, dtype=numpy.uint64) * step if n >= 32 else few(n)
+    rng, step = numpy.random.default_rng(first), numpy.uint64(per_io)
+    return lambda n: (rng.integers(first, first + span, n, dtype=numpy.uint64) * step
+                      if n >= 32 else few(n))
+
+
+async def job(desc: BdevDesc, params: dict[str, Any], first: int, span: int) -> dict[str, Any]:
+    """One job on this SPDK thread's channel: I/Os for params' seconds."""
+    per_io = max(1, params["io_size"] // desc.block_size)
+    io_size = per_io * desc.block_size
+    ch = desc.channel()
+    bulk: Optional[BulkRun] = None
+    state: Union[Run, BulkRun]
+    if params["engine"] == "bulk":
+        state = bulk = BulkRun(ch, per_io, first, span, params["workload"],
+                               params["queue_depth"], io_size)
+        start = time.monotonic()
+        bulk.start()
+    else:
+        run = Run(ch, per_io, first, span, params["workload"], params["queue_depth"])
+        state = run
+        start = time.monotonic()
+        workers = [asyncio.create_task(run.worker(i, io_size))
+                   for i in range(params["queue_depth"])]
+    await asyncio.sleep(params["seconds"])
+    ios_at_stop, elapsed = state.ios, time.monotonic() - start
+    if bulk is not None:
+        await bulk.stop()
+    else:
+        state.running = False
+        await asyncio.gather(*workers)
+    if params["cores"] is not None:
+        await ch.close()  # (its thread ends only once its channels are put)
+    return {"ios": state.ios, "seconds": elapsed, "iops": ios_at_stop / elapsed,
+            "errors": state.errors, "mismatches": state.mismatches}
 
 
 async def run(params: dict[str, Any]) -> dict[str, Any]:
     desc = BdevDesc.open(params["bdev"], write=params["workload"] != "randread")
+    threads: list[thread.Thread] = []
     try:
-        per_io = max(1, params["io_size"] // desc.block_size)
-        span = desc.num_blocks // per_io
-        io_size = per_io * desc.block_size
-        bulk: Optional[BulkRun] = None
-        state: Union[Run, BulkRun]
-        if params["engine"] == "bulk":
-            state = bulk = BulkRun(desc.channel(), per_io, span, params["workload"],
-                                   params["queue_depth"], io_size)
-            start = time.monotonic()
-            bulk.start()
+        units = desc.num_blocks // max(1, params["io_size"] // desc.block_size)
+        if params["cores"] is None:
+            jobs = [await job(desc, params, 0, units)]
         else:
-            run = Run(desc.channel(), per_io, span, params["workload"], params["queue_depth"])
-            state = run
-            start = time.monotonic()
-            workers = [asyncio.create_task(run.worker(i, io_size))
-                       for i in range(params["queue_depth"])]
-        await asyncio.sleep(params["seconds"])
-        ios_at_stop, elapsed = state.ios, time.monotonic() - start
-        if bulk is not None:
-            await bulk.stop()
-        else:
-            state.running = False
-            await asyncio.gather(*workers)
+            threads = [thread.Thread.create("iogen%d" % core, core) for core in params["cores"]]
+            share = units // len(threads)
+            jobs = await asyncio.gather(*(t.run(job, desc, params, i * share, share)
+                                          for i, t in enumerate(threads)))
     finally:
         await desc.close()
+        for t in threads:
+            t.exit()
     return {"bdev": params["bdev"], "workload": params["workload"], "engine": params["engine"],
             "queue_depth": params["queue_depth"], "io_size": params["io_size"],
-            "ios": state.ios, "seconds": round(elapsed, 3),
-            "iops": round(ios_at_stop / elapsed), "errors": state.errors,
-            "mismatches": state.mismatches}
+            "cores": params["cores"], "ios": sum(j["ios"] for j in jobs),
+            "seconds": round(max(j["seconds"] for j in jobs), 3),
+            "iops": round(sum(j["iops"] for j in jobs)),
+            "job_iops": [round(j["iops"]) for j in jobs],
+            "errors": sum(j["errors"] for j in jobs),
+            "mismatches": sum(j["mismatches"] for j in jobs)}
 
 
 async def main() -> int:

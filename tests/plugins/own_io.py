@@ -193,6 +193,44 @@ async def threads(params):
     return out
 
 
+@rpc_method("test_thread_create", params={"core": int}, optional={"bdev": str})
+async def thread_create(params):
+    """A new SPDK thread on a core: where it runs, an I/O on it with bdev, and
+    its end once exit()ed. A core with no reactor answers an error."""
+    try:
+        made = thread.Thread.create("test_made", params["core"])
+    except ValueError as exc:
+        raise RpcError(-32602, str(exc))
+    out = {"there": await made.run(lambda: [thread.current().name, sorted(os.sched_getaffinity(0))])}
+    if "bdev" in params:
+        desc = _open(params["bdev"])
+        bs = desc.block_size
+
+        async def round_trip():
+            ch, buf = desc.channel(), dma.Buffer(bs)
+            buf[:] = b"\x5a" * bs
+            await ch.write_blocks(buf, 7, 1)
+            buf.fill(0)
+            await ch.read_blocks(buf, 7, 1)
+            await ch.close()  # (the thread ends only once its channels are put)
+            return bytes(buf) == b"\x5a" * bs
+        out["io_matches"] = await made.run(round_trip)
+        await desc.close()
+    out["exited_before"] = made.exited
+    made.exit()
+    for _ in range(200):
+        if made.exited:
+            break
+        await thread.sleep(10000)
+    out["exited"] = made.exited
+    try:
+        made.send(lambda: None)
+        out["send_after_exit"] = "accepted"
+    except (LookupError, OSError) as exc:
+        out["send_after_exit"] = type(exc).__name__
+    return out
+
+
 @rpc_method("test_own_io_hold", params={"bdev": str, "key": str}, optional={"claim": bool})
 def hold(params):
     """Open bdev and keep it open; its events are recorded under key."""
