@@ -37,7 +37,8 @@ nitpick_ignore = [("py:class", "spdk_py.jsonrpc.Handler"), ("py:class", "threadi
                   ("py:class", "uuid.UUID"),
                   ("py:class", "asyncio.exceptions.InvalidStateError"),
                   ("py:class", "asyncio.exceptions.CancelledError"),
-                  ("py:class", "spdk_py._runtime.thread.T")]  # thread.Local's type variable
+                  ("py:class", "spdk_py._runtime.thread.T"),  # thread.Local's type variable
+                  ("py:class", "spdk_py._runtime.shared.T")]  # read_by_every_reactor's
 
 html_theme = "alabaster"
 html_title = "spdk_py %s" % release

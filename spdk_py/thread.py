@@ -28,10 +28,17 @@ Per-thread state and spdk_for_each_channel over it: spdk_py.io_device. ::
     for_each_thread   fn() on every SPDK thread in turn; a Future done back here
     local(factory)    a value per SPDK thread (.get() here, .values() all): what
                       reactors running Python together must not share
+    read_by_every_reactor(obj)
+                      obj, marked as read (not changed) by every reactor's hooks
+                      (a routing table): on a free-threaded CPython its
+                      reference count is deferred, so loading it costs no
+                      core another's cache line; freed by the cyclic
+                      collector, not at its last reference. A no-op with a GIL.
 """
 from spdk_py._runtime.errors import NotOnSpdkThread
+from spdk_py._runtime.shared import read_by_every_reactor
 from spdk_py._runtime.thread import (Local, Poller, Thread, Timer, call_later, current,
                                      for_each_thread, local, sleep)
 
 __all__ = ["Thread", "current", "Poller", "Timer", "call_later", "sleep", "for_each_thread",
-           "Local", "local", "NotOnSpdkThread"]
+           "Local", "local", "read_by_every_reactor", "NotOnSpdkThread"]

@@ -24,7 +24,7 @@ from spdk_py._runtime.hook_tasks import KEPT, RETURNED, CoroutineType, HookTasks
 from spdk_py._runtime.io_counts import Counted, IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
-from spdk_py._runtime.shared import read_by_every_reactor
+from spdk_py._runtime.shared import read_by_every_reactor, read_by_every_reactor_code
 from spdk_py._runtime.tasks import Future, then
 from spdk_py._runtime.thread import Local
 
@@ -54,6 +54,7 @@ class DiskEngine(Counted):
         ffi, lib = binding.require()
         self.owner = read_by_every_reactor(owner)
         read_by_every_reactor(self)
+        read_by_every_reactor_code(type(owner))  # (its hooks' globals, enums, methods)
         self.name = owner.name
         self.counts = IoCounts(lib.SPDK_PY_NUM_IO_TYPES)
         self.deleting = False
@@ -174,6 +175,9 @@ class DiskEngine(Counted):
         hooks, bs, route = self._hooks, self.owner.block_size, self._route
         views = self._views.get()
         view = views.get
+        # Locals, not globals, per I/O: on 3.14t a global's count is written
+        # by every reactor that loads it (its cache line bounces).
+        data_types, hints = _DATA_TYPES, _HINTS
         for i in range(len(kinds)):
             io_type = kinds[i]
             if route is not None:
@@ -191,11 +195,11 @@ class DiskEngine(Counted):
             if hook is None:
                 # route() left it to a hook there is not: a reset or unmap
                 # then has nothing to do (spdk_py.disk's docstring).
-                if io_type not in _HINTS:
+                if io_type not in hints:
                     odd[i] = FAILED
                 continue
             try:
-                if io_type in _DATA_TYPES:
+                if io_type in data_types:
                     address, size = datas[i], sizes[i]
                     buf = view(address)
                     if buf is None or len(buf) != size:

@@ -23,6 +23,8 @@ from spdk_py._runtime import (app, bdev, completion, disk_registry, executor, in
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.io_errors import io_exception
 from spdk_py._runtime.loop import enter as enter_loop
+from spdk_py._runtime.shared import (callback_types_immortal, read_by_every_reactor_code,
+                                     read_by_every_reactor_function)
 
 # How long a Python thread may hold the GIL while another waits for it.
 SWITCH_INTERVAL_S = 0.0001
@@ -61,6 +63,10 @@ def load_plugins() -> None:
     introspect.plugins = plugins
 
 
+# The names of C's callbacks into Python (the extern "Python" functions).
+_callbacks: list[str] = []
+
+
 def _guarded(ffi: Any, error: Any = None, keyed: bool = False,
              enter: bool = True) -> Callable[[Callable], Callable]:
     """ffi.def_extern for a callback of C's: whatever it raises is logged and
@@ -83,6 +89,10 @@ def _guarded(ffi: Any, error: Any = None, keyed: bool = False,
             except BaseException:
                 _control_exception(func.__name__)
                 return error
+        # (Every reactor calls it: its cells and what it loads, deferred.)
+        read_by_every_reactor_function(func)
+        read_by_every_reactor_function(guarded)
+        _callbacks.append(func.__name__)
         return ffi.def_extern(**({} if error is None else {"error": error}))(guarded)
     return define
 
@@ -111,6 +121,9 @@ def install(ffi: Any, lib: Any) -> None:
         # free-threaded CPython turns its GIL back on.)
         shared = executor.together()
         lib.spdk_py_set_together(shared)
+        read_by_every_reactor_code(*[module for name, module in list(sys.modules.items())
+                                     if name.startswith("spdk_py.")])
+        callback_types_immortal(binding.ffi, lib, _callbacks)
         # What start-up made lives as long as the target: out of the garbage
         # collector's full passes, which would otherwise walk it on a reactor.
         gc.freeze()

@@ -25,7 +25,7 @@ from spdk_py._runtime.hook_tasks import KEPT, CoroutineType, HookTasks
 from spdk_py._runtime.io_counts import Counted, IoCounts
 from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
-from spdk_py._runtime.shared import read_by_every_reactor
+from spdk_py._runtime.shared import read_by_every_reactor, read_by_every_reactor_code
 from spdk_py._runtime.tasks import Future, then
 
 _INT_SIZE = array("i").itemsize
@@ -49,6 +49,7 @@ class VbdevEngine(Counted):
         ffi, lib = binding.require()
         self.owner = read_by_every_reactor(owner)
         read_by_every_reactor(self)
+        read_by_every_reactor_code(type(owner))  # (its hooks' globals, enums, methods)
         self.name = name
         self.counts = IoCounts(lib.SPDK_PY_NUM_IO_TYPES)
         self.node: Any = lib.spdk_py_vbdev_alloc(name.encode(), owner.product_name.encode(),

@@ -129,7 +129,7 @@ class Mirror(MultiBaseDisk):
         if self.resync is None:  # else writes hold the range lock, in Python
             routes[IoType.WRITE] = routes[IoType.WRITE_ZEROES] = usable
             routes[IoType.UNMAP] = unmap
-        self.routes = routes
+        self.routes = thread.read_by_every_reactor(routes)  # (route() reads it per I/O)
 
     # Reads are always routed while a base is online (C sends each to one of
     # them, round robin, and retries a failed one on the next): the hook meets
