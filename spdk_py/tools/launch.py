@@ -31,6 +31,8 @@ def app_env(install, shim_path, plugins=None, base=None, main=None):
         env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1:quarantine_size_mb=%d"
                        % shim.ASAN_QUARANTINE_MB)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        env.setdefault("TSAN_OPTIONS", "suppressions=%s:second_deadlock_stack=1"
+                       % os.path.join(os.path.dirname(__file__), "tsan.supp"))
     # The caller's PYTHONPATH too: that is where a user's own plugin modules are.
     env["SPDK_PY_PATH"] = ":".join(filter(None, [os.environ.get("PYTHONPATH"),
                                                  shim.python_path()]))

@@ -72,7 +72,7 @@ def sanitizer_runtime():
     """Libraries to preload before a sanitized shim (SPDK's binaries are not sanitized)."""
     if not SANITIZE:
         return []
-    names = {"address": "libasan.so", "undefined": "libubsan.so"}
+    names = {"address": "libasan.so", "undefined": "libubsan.so", "thread": "libtsan.so"}
     libs = [subprocess.run(["gcc", "-print-file-name=" + names[s]], capture_output=True,
                            text=True, check=True).stdout.strip()
             for s in SANITIZE.split(",") if s in names]
