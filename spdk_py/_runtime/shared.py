@@ -20,19 +20,20 @@ from typing import Any, Callable, Optional, TypeVar
 T = TypeVar("T")
 
 
-def _deferring() -> Optional[Callable[[Any], int]]:
+def _free_threaded_call(name: str, restype: Any) -> Optional[Callable[[Any], Any]]:
+    """CPython's C function name(PyObject *), where the GIL is off and it exists."""
     if getattr(sys, "_is_gil_enabled", lambda: True)():
         return None
     try:
-        call = ctypes.pythonapi.PyUnstable_Object_EnableDeferredRefcount
+        call = getattr(ctypes.pythonapi, name)
     except AttributeError:
         return None
     call.argtypes = [ctypes.py_object]
-    call.restype = ctypes.c_int
+    call.restype = restype
     return call
 
 
-_defer = _deferring()
+_defer = _free_threaded_call("PyUnstable_Object_EnableDeferredRefcount", ctypes.c_int)
 
 
 def read_by_every_reactor(obj: T) -> T:
@@ -84,19 +85,7 @@ def read_by_every_reactor_function(fn: Any) -> Any:
     return fn
 
 
-def _immortalizing() -> Optional[Callable[[Any], None]]:
-    if _defer is None:
-        return None
-    try:
-        call = ctypes.pythonapi._Py_SetImmortal
-    except AttributeError:
-        return None
-    call.argtypes = [ctypes.py_object]
-    call.restype = None
-    return call
-
-
-_immortalize = _immortalizing()
+_immortalize = _free_threaded_call("_Py_SetImmortal", None)
 
 
 def callback_types_immortal(ffi: Any, lib: Any, names: Any) -> None:
