@@ -215,7 +215,7 @@ shim_disk_fail_all(struct spdk_py_disk *disk, bool unregister, void *cb_arg)
 {
 	struct shim_disk_delete *ctx = calloc(1, sizeof(*ctx));
 
-	disk->deleting = true;
+	shim_flag_raise(&disk->deleting);
 	if (ctx != NULL) {
 		ctx->disk = disk;
 		ctx->unregister = unregister;
@@ -289,7 +289,7 @@ spdk_py_disk_collect(struct spdk_py_disk *disk, struct spdk_py_disk_stats *out, 
 	struct shim_disk_collect *ctx;
 	int rc;
 
-	if (disk->deleting) {
+	if (shim_flag_up(&disk->deleting)) {
 		return -ENODEV;
 	}
 	ctx = calloc(1, sizeof(*ctx));

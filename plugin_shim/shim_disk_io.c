@@ -271,7 +271,7 @@ shim_disk_back(void *arg)
 		ch->max_python_wait_ticks = spdk_max(ch->max_python_wait_ticks, shim_disk_waited(b));
 	}
 	shim_disk_finish(ch);
-	if (ch->disk->deleting) {
+	if (shim_flag_up(&ch->disk->deleting)) {
 		/* The delete's pass over pending I/Os may have run while it was away. */
 		spdk_py_kept_fail(&ch->kept, true, "the disk is being deleted");
 	}
@@ -386,7 +386,7 @@ shim_disk_reset_checked(void *sum, int status)
 			return;
 		}
 		shim_disk_reset_fail(bdev_io);
-	} else if (disk->deleting) {
+	} else if (shim_flag_up(&disk->deleting)) {
 		spdk_py_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 	} else if (shim_disk_python_does(disk, SPDK_BDEV_IO_TYPE_RESET)) {
 		shim_disk_queue(io->ch, bdev_io);
@@ -427,7 +427,7 @@ spdk_py_disk_submit_request(struct spdk_io_channel *_ch, struct spdk_bdev_io *bd
 	if (bdev_io->type != SPDK_BDEV_IO_TYPE_RESET) {
 		ch->inflight++;
 	}
-	if (spdk_unlikely(ch->disk->deleting)) {
+	if (spdk_unlikely(shim_flag_up(&ch->disk->deleting))) {
 		io->state = SHIM_DISK_IN_PYTHON;
 		spdk_py_disk_complete(bdev_io, SPDK_BDEV_IO_STATUS_FAILED);
 		return;

@@ -272,7 +272,7 @@ spdk_py_vbdev_defer(struct spdk_bdev_io *bdev_io, bool task_ends)
 	struct spdk_py_channel *py_ch = io_ctx->py_ch;
 	uint64_t ticket;
 
-	if (io_ctx->state != SPDK_PY_IO_IN_PYTHON || py_ch->node->deleting) {
+	if (io_ctx->state != SPDK_PY_IO_IN_PYTHON || shim_flag_up(&py_ch->node->deleting)) {
 		return 0;
 	}
 	ticket = spdk_py_kept_take(&io_ctx->kept, py_ch->node->timeout_us, task_ends, py_ch->thread,

@@ -108,7 +108,7 @@ spdk_py_vbdev_collect_stats(struct spdk_py_vbdev *node, struct spdk_py_stats *ou
 	int rc;
 
 	if (counters && (node->bdev.internal.status != SPDK_BDEV_STATUS_READY ||
-			 node->bdev_unregister_pending || node->deleting)) {
+			 node->bdev_unregister_pending || shim_flag_up(&node->deleting))) {
 		return -ENODEV;
 	}
 	ctx = calloc(1, sizeof(*ctx));

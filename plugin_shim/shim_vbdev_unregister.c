@@ -105,7 +105,7 @@ shim_vbdev_fail_kept(struct spdk_py_vbdev *node, bool unregister, void *cb_arg)
 {
 	struct shim_vbdev_failing *ctx = calloc(1, sizeof(*ctx));
 
-	node->deleting = true;
+	shim_flag_raise(&node->deleting);
 	if (ctx == NULL) {
 		if (unregister) {
 			shim_vbdev_bdev_unregister(node, cb_arg);
