@@ -96,6 +96,8 @@ class DiskEngine(Counted):
         # A disk over bases that routes I/O to them in C (spdk_py.base_bdevs).
         self._route = getattr(owner, "route", None)
         self.node.routes = self._route is not None
+        # Each thread binds its own (a new Local: a reload rebinds every thread).
+        self._bound = Local(self._bind_here)
         self.node.off_reactor = bool(owner.off_reactor)
 
     def io_types(self) -> list[str]:
@@ -114,6 +116,15 @@ class DiskEngine(Counted):
                                % self.name)
         return Later(ticket, self.name, buf[0], SUCCESS)
 
+    def _bind_here(self) -> tuple[list, Any]:
+        """This thread's own bound hooks and route: one bound method object
+        shared by the reactors has its count written by each, per I/O or
+        batch, on a free-threaded CPython."""
+        owner = self.owner
+        return ([getattr(owner, HOOKS[t]) if hook is not None else None
+                 for t, hook in enumerate(self._hooks)],
+                getattr(owner, "route", None) if self._route is not None else None)
+
     def run_batch(self, ios: Any, types: Any, offsets: Any, nblocks: Any, bases: Any,
                   lens: Any, statuses: Any, routes: Any, n: int) -> None:
         """A batch of I/Os, each routed to bases (a disk with a route hook) or
@@ -122,7 +133,8 @@ class DiskEngine(Counted):
         cffi indexing or a large int costs as much as a hook's own work."""
         ffi = binding.ffi
         unpack = ffi.unpack
-        hooks, route, routed = self._hooks, self._route, None
+        hooks, route = self._bound.get()
+        routed = None
         kinds, starts = unpack(types, n), unpack(offsets, n)
         seen, present = self.counts.here(), set(kinds)
         for io_type in present:
@@ -172,7 +184,7 @@ class DiskEngine(Counted):
                    routed: Optional[list], odd: dict[int, int]) -> None:
         """Each I/O to the bases route() names (routed, for a disk with a
         route hook) or to its hook."""
-        hooks, bs, route = self._hooks, self.owner.block_size, self._route
+        (hooks, route), bs = self._bound.get(), self.owner.block_size
         views = self._views.get()
         view = views.get
         # Locals, not globals, per I/O: on 3.14t a global's count is written

@@ -27,6 +27,7 @@ from spdk_py._runtime.io_errors import bad_result, io_exception
 from spdk_py._runtime.later import Later
 from spdk_py._runtime.shared import read_by_every_reactor, read_by_every_reactor_code
 from spdk_py._runtime.tasks import Future, then
+from spdk_py._runtime.thread import Local
 
 _INT_SIZE = array("i").itemsize
 
@@ -94,12 +95,20 @@ class VbdevEngine(Counted):
             raise TypeError("%s: a completion hook cannot be async def (it runs as the base "
                             "completes; only submit hooks may wait)" % type(self.owner).__name__)
         self.async_hooks = any(inspect.iscoroutinefunction(h) for h in self._submit_hooks if h)
+        # Each thread binds its own (a new Local: a reload rebinds every thread).
+        self._bound = Local(self._bind_here)
         self.node.submit_types = submit_mask
         self.node.complete_types = complete_mask
         if defines(self.owner, "memory_domains"):
             self.node.memory_domains = bool(self.owner.memory_domains)
         else:
             self.node.memory_domains = not (submit_mask or complete_mask)
+
+    def _bind_here(self) -> tuple[list, list]:
+        """This thread's own bound hooks, submit's and complete's: one bound
+        method object shared by the reactors has its count written by each,
+        per I/O, on a free-threaded CPython (a list item is a real reference)."""
+        return self._hooks("submit_request", "submit")[0], self._hooks("complete_io", "complete")[0]
 
     # The batches C hands over.
     def submit_batch(self, ios: Any, types: Any, statuses: Any, n: int) -> None:
@@ -108,7 +117,7 @@ class VbdevEngine(Counted):
         seen = self.counts.here()
         for t in set(kinds):
             seen[t] += kinds.count(t)
-        hooks, generic, valid = self._submit_hooks, self._submit_generic, self._statuses
+        hooks, generic, valid = self._bound.get()[0], self._submit_generic, self._statuses
         odd = {}  # index: a status other than "go on"
         saved = bdev_io.enter(ios, n)
         if self.async_hooks:
@@ -142,7 +151,7 @@ class VbdevEngine(Counted):
             statuses[i] = status
 
     def complete_batch(self, ios: Any, types: Any, statuses: Any, n: int) -> None:
-        hooks, generic = self._complete_hooks, self._complete_generic
+        hooks, generic = self._bound.get()[1], self._complete_generic
         saved = bdev_io.enter(ios, n)
         try:
             for i in range(n):
