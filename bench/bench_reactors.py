@@ -14,7 +14,9 @@ round:
 - the Python file disk (examples.filedisk, Linux AIO engine, O_DIRECT)
   against SPDK's AIO bdev on the same file, randread;
 - the Python mirror (examples.mirror, routed in C) over two malloc bdevs
-  against one malloc bdev, randread and randwrite;
+  against one malloc bdev, randread and randwrite; and randwrite while it
+  resyncs a third base (at 8 MB/s: it lasts the run), when writes take
+  Python's path (its hooks and range lock);
 - Python's own I/O: the I/O generator's bulk engine (examples.io_generator,
   a job on an SPDK thread of its own per reactor, QD128 each) against
   bdevperf, both driving a null bdev, randread;
@@ -68,10 +70,25 @@ WORKLOADS = {
     "mirror_randwrite": ("randwrite", [
         ("malloc", lambda: bench_mirror.config("malloc"), None),
         ("python_mirror", lambda: bench_mirror.config("python_mirror"), "malloc")]),
+    "mirror_resyncing_randwrite": ("randwrite", [
+        ("malloc", lambda: bench_mirror.config("malloc"), None),
+        ("python_mirror", lambda: resyncing_mirror(), "malloc")]),
     "own_io_bulk_randread": ("randread", [
         ("bdevperf", lambda: bench_own_io.NULL, None),
         ("python_bulk_engine", lambda: IoGen(bench_own_io.NULL, "Null0"), "bdevperf")]),
 }
+def resyncing_mirror():
+    """The mirror over two bases, a third resyncing at 8 MB/s (64 MiB: the
+    whole run), and the bdev bdevperf drives."""
+    config, target = bench_mirror.config("python_mirror")
+    entries = config["subsystems"][0]["config"]
+    entries.insert(0, {"method": "bdev_malloc_create", "params": {
+        "name": "Malloc2", "num_blocks": bench_mirror.BLOCKS, "block_size": 512}})
+    entries.append({"method": "bdev_pymirror_add_base", "params": {
+        "name": target, "base_bdev_name": "Malloc2", "resync_max_bandwidth_mb_sec": 8}})
+    return config, target
+
+
 # The file both file bdevs read, written through (O_DIRECT reads real blocks).
 IMAGE = pathlib.Path(tempfile.gettempdir()) / "bench_reactors-disk.img"
 REACTORS = {1: ("0x1", []), 2: ("0x3", ["-C"])}

@@ -4,6 +4,8 @@
     rpc.py bdev_pymirror_create -n Mirror0 -b "Malloc0 Malloc1"   # or {"base_bdevs": [...]}
     rpc.py bdev_pymirror_get -n Mirror0
     rpc.py bdev_pymirror_add_base -n Mirror0 -b Malloc2           # resyncs in the background
+    # (optional "resync_max_bandwidth_mb_sec": the resync's copy rate, as raid's
+    #  process_max_bandwidth_mb_sec; 0, the default: as fast as the bases go)
     rpc.py bdev_pymirror_delete -n Mirror0
 
 Writes (and write_zeroes, unmap) go to every usable base, reads to one online
@@ -32,6 +34,7 @@ import errno
 import functools
 import json
 import threading
+import time
 from typing import Any, Callable, Optional
 
 from spdk_py import disk, dma, log, thread
@@ -218,17 +221,19 @@ class Mirror(MultiBaseDisk):
             log.error("%s: resync of %s stopped: it failed" % (self.name, base.name))
 
     # Resync: a base brought online by copying, in chunks, from an online one.
-    def start_resync(self, base: BaseBdev) -> None:
-        self.resync = {"base": base, "done_blocks": 0, "total_blocks": self.num_blocks}
+    def start_resync(self, base: BaseBdev, max_mb_sec: int = 0) -> None:
+        self.resync = {"base": base, "done_blocks": 0, "total_blocks": self.num_blocks,
+                       "max_bandwidth_mb_sec": max_mb_sec}
         self._bases_changed()  # (under the state lock: a reactor's fail() rebuilds too)
         task = asyncio.get_running_loop().create_task(
-            self._resync(base), name="%s resync of %s" % (self.name, base.name))
+            self._resync(base, max_mb_sec), name="%s resync of %s" % (self.name, base.name))
         task.add_done_callback(lambda t: t.exception())  # logged inside; retrieved here
 
-    async def _resync(self, base: BaseBdev) -> None:
+    async def _resync(self, base: BaseBdev, max_mb_sec: int = 0) -> None:
         chunk = max(1, RESYNC_CHUNK_BYTES // self.block_size)
         buf = dma.Buffer(chunk * self.block_size, align=base.desc.buf_align)
         lba = 0
+        started = time.monotonic()
         progress = self.resync or {}
         log.notice("%s: resyncing %s (%d blocks)" % (self.name, base.name, self.num_blocks))
         try:
@@ -245,6 +250,11 @@ class Mirror(MultiBaseDisk):
                     self.lock.unlock()
                 lba += n
                 progress["done_blocks"] = lba
+                if max_mb_sec:  # no faster than that: wait (holding no range) until due
+                    due = started + lba * self.block_size / (max_mb_sec * 1e6)
+                    ahead_us = int((due - time.monotonic()) * 1e6)
+                    if ahead_us > 0:
+                        await thread.sleep(ahead_us)
             base.state = ONLINE
             self.resyncs_done += 1
             log.notice("%s: %s is in sync: online" % (self.name, base.name))
@@ -290,6 +300,7 @@ class Mirror(MultiBaseDisk):
             r = self.resync
             out["resync"] = {"base_bdev": r["base"].name, "done_blocks": r["done_blocks"],
                              "total_blocks": r["total_blocks"],
+                             "max_bandwidth_mb_sec": r["max_bandwidth_mb_sec"],
                              "percent": round(100.0 * r["done_blocks"] / r["total_blocks"], 1)}
         return out
 
@@ -368,10 +379,15 @@ def config_json() -> list[str]:
 
 
 @rpc_method("bdev_pymirror_add_base", params={"name": str, "base_bdev_name": str},
+            optional={"resync_max_bandwidth_mb_sec": int},
             short={"name": "-n", "base_bdev_name": "-b"})
 def add_base(params: dict) -> bool:
-    """Add a base to a mirror and resync it in the background."""
+    """Add a base to a mirror and resync it in the background (at most
+    resync_max_bandwidth_mb_sec MB/s if given and not 0)."""
     mirror, name = _mirror(params["name"]), params["base_bdev_name"]
+    max_mb_sec = params.get("resync_max_bandwidth_mb_sec", 0)
+    if max_mb_sec < 0:
+        raise RpcError(INVALID_PARAMS, "resync_max_bandwidth_mb_sec must be 0 (no limit) or more")
     if any(b.name == name and b.usable for b in mirror.bases):
         raise RpcError.from_errno(-errno.EEXIST, "%s is a base of %s already" % (name, mirror.name))
     if mirror.resync is not None:
@@ -385,7 +401,7 @@ def add_base(params: dict) -> bool:
     except ValueError as exc:
         code = -errno.ENODEV if "does not exist" in str(exc) else INVALID_PARAMS
         raise RpcError(code, str(exc)) from None
-    mirror.start_resync(base)
+    mirror.start_resync(base, max_mb_sec)
     return True
 
 

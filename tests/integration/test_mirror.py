@@ -245,6 +245,29 @@ def test_rpcs_through_rpc_py(spdk_install, spdk_app, py_env):
     assert "Mirror0" not in [b["name"] for b in target.rpc("bdev_get_bdevs")]
 
 
+def test_a_resync_keeps_under_its_bandwidth_limit_and_copies_the_data(spdk_app, py_env):
+    target = spdk_app("spdk_tgt", env=py_env(PLUGINS), config=config(
+        malloc("Malloc0"), malloc("Malloc1"), malloc("Malloc2"),
+        mirror(bases=("Malloc0", "Malloc1"))))
+    pattern = {lba: os.urandom(BLOCK).hex() for lba in (0, 4321, BLOCKS - 1)}
+    for lba, data in pattern.items():
+        target.rpc("test_own_io_write", bdev="Mirror0", offset_blocks=lba, data=data)
+    started = time.monotonic()
+    assert target.rpc("bdev_pymirror_add_base", name="Mirror0", base_bdev_name="Malloc2",
+                      resync_max_bandwidth_mb_sec=8) is True
+    resync = state(target)["resync"]
+    assert resync["base_bdev"] == "Malloc2" and resync["max_bandwidth_mb_sec"] == 8, resync
+    while state(target)["state"] != "online" and time.monotonic() < started + 30:
+        time.sleep(0.05)
+    took = time.monotonic() - started
+    # 8 MiB at 8 MB/s: one second at least (the last chunk is not waited for).
+    assert state(target)["state"] == "online" and took >= 0.9, took
+    target.rpc("bdev_pymirror_delete", name="Mirror0")  # the bases keep their data
+    for lba, data in pattern.items():
+        assert target.rpc("test_own_io_read", bdev="Malloc2", offset_blocks=lba,
+                          num_blocks=1) == data, lba
+
+
 def test_a_tiny_bdev_io_pool_under_verify(spdk_app, py_env):
     # Parents and children share 64 bdev_ios: children wait for them
     # (spdk_bdev_queue_io_wait) and verify stays clean. (At a queue depth of
@@ -301,6 +324,8 @@ def test_delete_or_shutdown_under_load(spdk_app, py_env, how, executor_lock):
      "Nope"),
     ("bdev_pymirror_add_base", {"name": "Nope", "base_bdev_name": "Malloc2"}, -errno.ENODEV,
      "Nope"),
+    ("bdev_pymirror_add_base", {"name": "Mirror0", "base_bdev_name": "Malloc2",
+                                "resync_max_bandwidth_mb_sec": -1}, INVALID_PARAMS, "0 (no limit)"),
     ("bdev_pymirror_get", {"name": "Nope"}, -errno.ENODEV, "Nope"),
     ("bdev_pymirror_delete", {"name": "Nope"}, -errno.ENODEV, "Nope"),
 ])
