@@ -50,10 +50,15 @@ def generator(install, env, engine, workload, qd, seconds):
     rc, out = run_app(install, "spdk_tgt", NULL, [], cpumask="0x1", mem_mb=512,
                       timeout=seconds * 4 + 60,
                       env=dict(env, SPDK_PY_IOGEN=json.dumps(params)))
+    return result(rc, out)["iops"]
+
+
+def result(rc, out):
+    """The generator's result line, as a dict; RuntimeError if it failed."""
     line = next((ln for ln in out.splitlines() if ln.startswith(RESULT)), None)
     if rc != 0 or line is None:
         raise RuntimeError("the generator failed (rc %d):\n%s" % (rc, out[-3000:]))
-    return json.loads(line[len(RESULT):])["iops"]
+    return json.loads(line[len(RESULT):])
 
 
 def main(argv=None):

@@ -131,11 +131,8 @@ def run_iogen(install, env, iogen, workload, reactors, seconds):
                       timeout=seconds * 4 + 60,
                       env=dict(env, SPDK_PY_IOGEN=json.dumps(params),
                                **{launch.MAIN_ENV: "examples.io_generator:main"}))
-    line = next((ln for ln in out.splitlines() if ln.startswith(bench_own_io.RESULT)), None)
-    if rc != 0 or line is None:
-        raise RuntimeError("the generator failed (rc %d):\n%s" % (rc, out[-3000:]))
     started = next((ln for ln in out.splitlines() if "spdk_py: Python" in ln), "")
-    return json.loads(line[len(bench_own_io.RESULT):])["iops"], started.partition("spdk_py: ")[2]
+    return bench_own_io.result(rc, out)["iops"], started.partition("spdk_py: ")[2]
 
 
 def run_one(install, env, config, workload, reactors, seconds):

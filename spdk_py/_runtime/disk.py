@@ -154,7 +154,7 @@ class DiskEngine(Counted):
             if route is None and len(present) == 1 and kind in _DATA_TYPES and hooks[kind]:
                 self._run_data(hooks[kind], kind, starts, datas, sizes, odd)
             else:
-                self._run_mixed(kinds, starts, counts, datas, sizes, routed, odd)
+                self._run_mixed(hooks, route, kinds, starts, counts, datas, sizes, routed, odd)
         finally:
             self.hook_tasks.end()
             bdev_io.leave(saved)
@@ -180,11 +180,11 @@ class DiskEngine(Counted):
             return
         odd[i] = int(result)
 
-    def _run_mixed(self, kinds: list, starts: list, counts: Any, datas: Any, sizes: Any,
-                   routed: Optional[list], odd: dict[int, int]) -> None:
+    def _run_mixed(self, hooks: list, route: Any, kinds: list, starts: list, counts: Any,
+                   datas: Any, sizes: Any, routed: Optional[list], odd: dict[int, int]) -> None:
         """Each I/O to the bases route() names (routed, for a disk with a
         route hook) or to its hook."""
-        (hooks, route), bs = self._bound.get(), self.owner.block_size
+        bs = self.owner.block_size
         views = self._views.get()
         view = views.get
         # Locals, not globals, per I/O: on 3.14t a global's count is written

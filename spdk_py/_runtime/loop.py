@@ -29,7 +29,7 @@ from typing import Any, Optional
 from spdk_py._runtime import here, log
 from spdk_py._runtime.binding import binding
 from spdk_py._runtime.cores import worker_cores
-from spdk_py._runtime.thread import Poller, Timer, current
+from spdk_py._runtime.thread import Poller, Timer, current, exited
 
 # How often a loop with sockets or pipes to watch polls them (with no wait).
 POLL_FDS_US = 50
@@ -293,7 +293,7 @@ def _forget_exited() -> None:
     """The loops of SPDK threads that have exited (bdevperf's jobs, a
     transport's poll groups), dropped as a new one is made: their epoll fds
     closed, nothing of theirs kept."""
-    for key in [k for k in list(_loops) if _exited(k)]:  # (list(): other threads add theirs)
+    for key in [k for k in list(_loops) if exited(k)]:  # (list(): other threads add theirs)
         loop = _loops.pop(key, None)
         if loop is None:  # (another thread's new loop dropped it first)
             continue
@@ -304,12 +304,6 @@ def _forget_exited() -> None:
 def count() -> int:
     """How many loops are kept (one per SPDK thread that has entered Python)."""
     return len(_loops)
-
-
-def _exited(key: int) -> bool:
-    ffi, lib = binding.ffi, binding.lib
-    thread = lib.spdk_thread_get_by_id(key)
-    return thread == ffi.NULL or bool(lib.spdk_thread_is_exited(thread))
 
 
 def get() -> SpdkEventLoop:

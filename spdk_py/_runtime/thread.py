@@ -55,9 +55,7 @@ class Thread:
     @property
     def exited(self) -> bool:
         """The thread is gone (or going: it takes no more messages)."""
-        ffi, lib = binding.require()
-        ptr = lib.spdk_thread_get_by_id(self.id)
-        return ptr == ffi.NULL or bool(lib.spdk_thread_is_exited(ptr))
+        return exited(self.id)
 
     def _ptr(self) -> Any:
         ffi, lib = binding.require()
@@ -115,6 +113,13 @@ class Thread:
 
     def __repr__(self) -> str:
         return "<spdk thread %s (%d)>" % (self.name, self.id)
+
+
+def exited(thread_id: int) -> bool:
+    """Whether the SPDK thread of this id is gone (or going: it takes no more messages)."""
+    ffi, lib = binding.require()
+    ptr = lib.spdk_thread_get_by_id(thread_id)
+    return ptr == ffi.NULL or bool(lib.spdk_thread_is_exited(ptr))
 
 
 def _exit_here() -> None:
